@@ -1,0 +1,3 @@
+from scim_tui.cli import main
+
+raise SystemExit(main())
