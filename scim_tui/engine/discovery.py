@@ -1,0 +1,102 @@
+"""Discovery of what the target supports, from its ``ServiceProviderConfig``.
+
+Servers get this resource wrong in many ways: the path's case, missing
+fields, no ``bulk`` object, numbers as strings. Discovery reads it leniently
+and falls back to per-user mode whenever Bulk is not clearly supported.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+import logging
+from typing import Any
+
+import httpx
+
+from scim_tui.scim.responses import parse_json
+from scim_tui.targets.base import Target
+
+log = logging.getLogger(__name__)
+
+
+class DiscoveryError(Exception):
+    """The target could not be reached or rejected the credentials during discovery."""
+
+
+@dataclass(frozen=True)
+class ServerCapabilities:
+    bulk_supported: bool
+    max_operations: int | None
+    max_payload_size: int | None
+    filter_supported: bool
+    config_path: str | None
+
+    @property
+    def mode(self) -> str:
+        return "bulk" if self.bulk_supported else "per-user"
+
+
+def _positive_int(value: Any) -> int | None:
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        return None
+    return number if number > 0 else None
+
+
+def _supported(section: Any) -> bool:
+    if not isinstance(section, dict):
+        return False
+    value = section.get("supported")
+    if isinstance(value, str):
+        return value.strip().lower() == "true"
+    return value is True
+
+
+def read_capabilities(document: Any, config_path: str | None) -> ServerCapabilities:
+    """Turn a ServiceProviderConfig document into capabilities, defaulting whatever is missing."""
+    if not isinstance(document, dict):
+        return ServerCapabilities(False, None, None, True, config_path)
+
+    lowered = {str(key).lower(): value for key, value in document.items()}
+    bulk = lowered.get("bulk")
+    bulk_supported = _supported(bulk)
+    max_operations = _positive_int(bulk.get("maxOperations")) if isinstance(bulk, dict) else None
+    max_payload = _positive_int(bulk.get("maxPayloadSize")) if isinstance(bulk, dict) else None
+    filter_section = lowered.get("filter")
+    filter_supported = _supported(filter_section) if isinstance(filter_section, dict) else True
+    return ServerCapabilities(bulk_supported, max_operations, max_payload, filter_supported, config_path)
+
+
+async def discover(client: httpx.AsyncClient, target: Target) -> ServerCapabilities:
+    """Read the target's ServiceProviderConfig, trying the spellings servers use."""
+    last_error = "no discovery path answered"
+    for path in target.service_provider_config_paths():
+        url = f"{target.base_url}/{path}"
+        headers = await target.auth_headers(client)
+        try:
+            response = await client.get(url, headers=headers)
+        except httpx.HTTPError as error:
+            raise DiscoveryError(f"cannot reach {target.base_url}: {type(error).__name__}: {error}") from error
+
+        if response.status_code == 401 and await target.refresh_credentials(client, headers):
+            response = await client.get(url, headers=await target.auth_headers(client))
+        if response.status_code in (401, 403):
+            raise DiscoveryError(
+                f"{url} answered {response.status_code}: the credentials were rejected or lack permission"
+            )
+        if response.status_code == 200:
+            document = parse_json(response.content)
+            if isinstance(document, dict):
+                capabilities = read_capabilities(document, path)
+                log.info(
+                    "discovered %s: %s mode, bulk.maxOperations=%s, bulk.maxPayloadSize=%s",
+                    url, capabilities.mode, capabilities.max_operations, capabilities.max_payload_size,
+                )
+                return capabilities
+            last_error = f"{url} answered 200 with a body that is not a JSON object"
+        else:
+            last_error = f"{url} answered {response.status_code}"
+
+    log.warning("no ServiceProviderConfig found (%s); using per-user mode", last_error)
+    return ServerCapabilities(False, None, None, True, None)

@@ -1,0 +1,122 @@
+"""Pacing from rate-limit headers, so that 429s are rare instead of merely survived.
+
+Servers announce their budget on every response: Genesys Cloud with
+``inin-ratelimit-allowed``, ``-count`` and ``-reset`` (seconds until the
+window resets), others with ``X-RateLimit-Limit``, ``-Remaining`` and
+``-Reset``. The pacer spreads the remaining budget evenly over the rest of the
+window. Requests sent after the one whose response carried the figures are
+not counted in them yet, so the pacer subtracts them itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+import time
+
+import httpx
+
+# A reset value this large is an epoch timestamp, not a number of seconds.
+_EPOCH_THRESHOLD = 1_000_000_000
+
+# Safety margin after a window is expected to reset, for clock and rounding differences.
+_RESET_MARGIN = 0.25
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimitInfo:
+    allowed: int | None
+    remaining: int | None
+    reset_seconds: float | None
+
+
+def _int_header(headers: httpx.Headers, name: str) -> int | None:
+    value = headers.get(name)
+    if value is None:
+        return None
+    try:
+        return int(float(value.strip()))
+    except ValueError:
+        return None
+
+
+def _reset_seconds(value: str | None, now_epoch: float) -> float | None:
+    if value is None:
+        return None
+    try:
+        number = float(value.strip())
+    except ValueError:
+        return None
+    if number >= _EPOCH_THRESHOLD:
+        return max(0.0, number - now_epoch)
+    return max(0.0, number)
+
+
+def read_rate_limit(headers: httpx.Headers, *, now_epoch: float | None = None) -> RateLimitInfo | None:
+    """Return the rate-limit figures of a response, or None when it carries none."""
+    now_epoch = time.time() if now_epoch is None else now_epoch
+
+    allowed = _int_header(headers, "inin-ratelimit-allowed")
+    count = _int_header(headers, "inin-ratelimit-count")
+    if allowed is not None or count is not None:
+        remaining = allowed - count if allowed is not None and count is not None else None
+        return RateLimitInfo(allowed, remaining, _reset_seconds(headers.get("inin-ratelimit-reset"), now_epoch))
+
+    limit = _int_header(headers, "x-ratelimit-limit")
+    remaining = _int_header(headers, "x-ratelimit-remaining")
+    if limit is not None or remaining is not None:
+        return RateLimitInfo(limit, remaining, _reset_seconds(headers.get("x-ratelimit-reset"), now_epoch))
+    return None
+
+
+class Pacer:
+    """Decides how long to wait before the next request, from the latest rate-limit figures."""
+
+    def __init__(self, clock=time.monotonic) -> None:
+        self._clock = clock
+        self._sent = 0
+        self._observed_sequence = -1
+        self._remaining: int | None = None
+        self._window_end: float | None = None
+        self._last_send: float | None = None
+        self.allowed: int | None = None
+
+    @property
+    def remaining(self) -> int | None:
+        if self._remaining is None:
+            return None
+        return max(0, self._remaining - self._unobserved())
+
+    def _unobserved(self) -> int:
+        return self._sent - self._observed_sequence - 1
+
+    def next_sequence(self) -> int:
+        """Record that a request is about to be sent and return its sequence number."""
+        sequence = self._sent
+        self._sent += 1
+        self._last_send = self._clock()
+        return sequence
+
+    def observe(self, sequence: int, info: RateLimitInfo | None) -> None:
+        """Take the figures of the response to request ``sequence``; older responses are ignored."""
+        if info is None or info.remaining is None or sequence < self._observed_sequence:
+            return
+        self._observed_sequence = sequence
+        self._remaining = info.remaining
+        self.allowed = info.allowed
+        self._window_end = None if info.reset_seconds is None else self._clock() + info.reset_seconds
+
+    def delay(self) -> float:
+        """Return the seconds to wait before the next request may be sent (0 for none)."""
+        if self._remaining is None or self._window_end is None:
+            return 0.0
+        now = self._clock()
+        if now >= self._window_end + _RESET_MARGIN:
+            # The window these figures describe is over; send and learn the new one.
+            return 0.0
+        budget = self._remaining - self._unobserved()
+        if budget <= 0:
+            return self._window_end + _RESET_MARGIN - now
+        interval = (self._window_end - now) / budget
+        if self._last_send is None:
+            return 0.0
+        return max(0.0, self._last_send + interval - now)

@@ -1,0 +1,113 @@
+"""Partitioning valid users into batches.
+
+In Bulk mode a batch is one Bulk request: at most ``batch_size`` operations
+and, when the server states one, under ``bulk.maxPayloadSize`` bytes. In
+per-user mode a batch is only a unit of progress on screen: its users are sent
+one request each. Each user's payload is encoded once, here, and kept as bytes,
+the most compact form that the submitter can send without re-encoding.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from scim_tui.input.records import ValidUser
+
+DEFAULT_PER_USER_BATCH = 50
+
+# Bytes a Bulk operation adds around its user payload: method, path, bulkId and punctuation.
+BULK_OPERATION_OVERHEAD = 96
+# Bytes of the Bulk request envelope: schemas, failOnErrors and brackets.
+BULK_ENVELOPE_OVERHEAD = 128
+
+
+@dataclass(slots=True)
+class PlannedUser:
+    row: int
+    user_name: str
+    payload: bytes
+
+
+@dataclass
+class Batch:
+    number: int
+    users: list[PlannedUser] = field(default_factory=list)
+    payload_bytes: int = 0
+
+    @property
+    def first_user(self) -> str:
+        return self.users[0].user_name if self.users else ""
+
+    @property
+    def last_user(self) -> str:
+        return self.users[-1].user_name if self.users else ""
+
+
+@dataclass
+class Plan:
+    mode: str
+    batches: list[Batch]
+    batch_size: int
+    max_payload_size: int | None
+    total_users: int
+
+    def users(self) -> Iterable[PlannedUser]:
+        for batch in self.batches:
+            yield from batch.users
+
+
+def default_batch_size(mode: str, max_operations: int | None) -> int:
+    if mode == "bulk" and max_operations:
+        return max_operations
+    return DEFAULT_PER_USER_BATCH
+
+
+def bulk_operation_size(user: PlannedUser) -> int:
+    return len(user.payload) + len(user.user_name) + BULK_OPERATION_OVERHEAD
+
+
+def build_plan(
+    users: Iterable[ValidUser],
+    *,
+    mode: str,
+    batch_size: int,
+    max_payload_size: int | None,
+    encode: Callable[[ValidUser], bytes] | None = None,
+) -> Plan:
+    """Encode each user once and cut the stream into batches."""
+    if batch_size < 1:
+        raise ValueError(f"batch size must be at least 1, got {batch_size}")
+    if mode not in ("bulk", "per-user"):
+        raise ValueError(f"mode must be 'bulk' or 'per-user', got {mode!r}")
+    if encode is None:
+        from scim_tui.scim.payloads import encode_user
+
+        encode = encode_user
+
+    size_limit = max_payload_size if mode == "bulk" else None
+    batches: list[Batch] = []
+    current = Batch(number=1)
+    total = 0
+
+    for user in users:
+        planned = PlannedUser(user.row, user.user_name, encode(user))
+        size = bulk_operation_size(planned) if mode == "bulk" else len(planned.payload)
+
+        full = len(current.users) >= batch_size
+        too_big = (
+            size_limit is not None
+            and current.users
+            and current.payload_bytes + size + BULK_ENVELOPE_OVERHEAD > size_limit
+        )
+        if full or too_big:
+            batches.append(current)
+            current = Batch(number=len(batches) + 1)
+
+        current.users.append(planned)
+        current.payload_bytes += size
+        total += 1
+
+    if current.users:
+        batches.append(current)
+    return Plan(mode, batches, batch_size, size_limit, total)
