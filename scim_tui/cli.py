@@ -103,21 +103,36 @@ def build_parser() -> argparse.ArgumentParser:
 
     commands.add_parser("simulate", help="run the Genesys-like SCIM simulator on 127.0.0.1", add_help=False)
 
-    resume = commands.add_parser("resume", help="continue a stopped run from its journal")
-    resume.add_argument("journal", type=Path, metavar="JOURNAL")
-    resume.add_argument("--headless", action="store_true")
-    resume.add_argument("--accept-changed-input", action="store_true", help="resume even though the input file changed since the journal was written")
-    resume.add_argument("--report-dir", type=Path, metavar="DIR")
-    resume.add_argument("--overwrite", action="store_true")
-    resume.add_argument("--insecure-http", action="store_true")
+    resume = commands.add_parser(
+        "resume", help="continue a stopped run from its journal",
+        description="Continue the run that JOURNAL records: finished users are skipped, users whose create was in "
+        "flight are looked up first, the rest are sent. Credentials come from the environment, as for run.",
+    )
+    resume.add_argument("journal", type=Path, metavar="JOURNAL", help="the run's journal.sqlite")
+    resume.add_argument("--headless", action="store_true", help="run without the dashboard")
+    resume.add_argument(
+        "--accept-changed-input", action="store_true",
+        help="resume with the journal's payloads even though the input file changed or is gone since the journal was written",
+    )
+    resume.add_argument("--concurrency", type=_concurrency, metavar="N", help="HTTP requests in flight at most (default: as recorded in the journal)")
+    resume.add_argument("--report-dir", type=Path, metavar="DIR", help="where report.json and failed.csv go (default: the run's report directory, whose report is replaced)")
+    resume.add_argument("--overwrite", action="store_true", help="replace report files that already exist in --report-dir")
+    resume.add_argument("--insecure-http", action="store_true", help="allow plain http:// to a host that is not a loopback address")
 
-    rerun = commands.add_parser("rerun", help="send again the users that failed in an earlier run")
-    rerun.add_argument("source", type=Path, metavar="REPORT_OR_JOURNAL")
-    rerun.add_argument("--only", choices=["failed"], default="failed")
-    rerun.add_argument("--headless", action="store_true")
-    rerun.add_argument("--report-dir", type=Path, metavar="DIR")
-    rerun.add_argument("--overwrite", action="store_true")
-    rerun.add_argument("--insecure-http", action="store_true")
+    rerun = commands.add_parser(
+        "rerun", help="send again the users that failed in an earlier run",
+        description="Start a new run of the users that ended failed or not attempted with a retriable error in an "
+        "earlier run. Every other row keeps its earlier outcome in the new report.",
+    )
+    rerun.add_argument("source", type=Path, metavar="REPORT_OR_JOURNAL", help="the earlier run's report.json or journal.sqlite")
+    rerun.add_argument("--only", choices=["failed"], default="failed", help="which users to send again (only 'failed': failed or not attempted with a retriable error)")
+    rerun.add_argument("--headless", action="store_true", help="run without the dashboard")
+    rerun.add_argument("--concurrency", type=_concurrency, metavar="N", help="HTTP requests in flight at most (default: as recorded)")
+    rerun.add_argument("--report-dir", type=Path, metavar="DIR", help="where the new report goes (default: reports/<file>-<time>/)")
+    rerun.add_argument("--journal", type=Path, metavar="PATH", help="the new run's journal (default: journal.sqlite in the report directory)")
+    rerun.add_argument("--overwrite", action="store_true", help="replace report and journal files that already exist")
+    rerun.add_argument("--insecure-http", action="store_true", help="allow plain http:// to a host that is not a loopback address")
+    _add_input_options(rerun)
     return parser
 
 

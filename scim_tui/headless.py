@@ -142,14 +142,20 @@ async def run_job(job: HeadlessJob, *, stream: TextIO = sys.stderr) -> int:
             max_operations=capabilities.max_operations,
             max_payload_size=capabilities.max_payload_size,
             input_options=job.input_options,
+            user_extensions=capabilities.user_extensions,
         )
         print_problems(loaded, stream)
+        for urn, count in loaded.dropped_extensions.items():
+            print(f"  warning: the server does not accept {urn}; left out of {count} users", file=stream)
 
-        recorder = None
-        if job.journal_path is not None:
-            from scim_tui.journal import Journal
+        from scim_tui.journal import Journal, default_journal_path
 
-            recorder = Journal.create(job.journal_path, loaded, target, settings)
+        # Chosen before the run, because the journal lives in the report
+        # directory by default and must exist before the first request.
+        report_dir = job.report_dir or default_report_dir(job.input_path)
+        journal_path = job.journal_path or default_journal_path(report_dir)
+        recorder = Journal.create(journal_path, loaded, target, settings, report_dir=report_dir, overwrite=job.overwrite)
+        print(f"journal: {journal_path} (resume with: scim-tui resume {journal_path} --headless)", file=stream)
 
         run = ProvisioningRun(loaded.plan, target, settings, client=client, recorder=recorder)
         run.add_listener(lambda event: _stop_on_operator_pause(run, event, stream))
@@ -164,10 +170,8 @@ async def run_job(job: HeadlessJob, *, stream: TextIO = sys.stderr) -> int:
             _remove_interrupt_handler(loop)
             if interactive:
                 stream.write("\r\x1b[2K" + progress_line(run.snapshot()) + "\n")
-            if recorder is not None:
-                recorder.close()
+            recorder.close()
 
-    report_dir = job.report_dir or default_report_dir(job.input_path)
     paths, report = write_reports(loaded, result, target, settings, report_dir, overwrite=job.overwrite)
     summary = report["summary"]
     print(

@@ -71,4 +71,8 @@ def configure(default_level: str = "INFO", stream=None) -> logging.Handler:
         root.removeHandler(existing)
     root.addHandler(handler)
     root.setLevel(level)
+    # httpx logs every request at INFO; the engine already logs what matters.
+    noisy_level = logging.DEBUG if level == "DEBUG" else logging.WARNING
+    for name in ("httpx", "httpcore"):
+        logging.getLogger(name).setLevel(noisy_level)
     return handler

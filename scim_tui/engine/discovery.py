@@ -7,7 +7,7 @@ and falls back to per-user mode whenever Bulk is not clearly supported.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 import logging
 from typing import Any
 
@@ -30,6 +30,8 @@ class ServerCapabilities:
     max_payload_size: int | None
     filter_supported: bool
     config_path: str | None
+    user_extensions: frozenset[str] | None = None
+    """Schema extension URNs the User resource type lists, or None when the server did not say."""
 
     @property
     def mode(self) -> str:
@@ -68,8 +70,59 @@ def read_capabilities(document: Any, config_path: str | None) -> ServerCapabilit
     return ServerCapabilities(bulk_supported, max_operations, max_payload, filter_supported, config_path)
 
 
+def read_user_extensions(document: Any) -> frozenset[str] | None:
+    """Return the schema extensions of the User resource type from a ResourceTypes answer."""
+    if isinstance(document, dict):
+        resources = document.get("Resources") or document.get("resources")
+        if resources is None and document.get("id"):
+            resources = [document]
+    elif isinstance(document, list):
+        resources = document
+    else:
+        return None
+    if not isinstance(resources, list):
+        return None
+    for resource in resources:
+        if not isinstance(resource, dict):
+            continue
+        name = str(resource.get("name") or resource.get("id") or "")
+        endpoint = str(resource.get("endpoint") or "")
+        if name.lower() != "user" and endpoint.strip("/").lower() != "users":
+            continue
+        extensions = resource.get("schemaExtensions") or []
+        if not isinstance(extensions, list):
+            return frozenset()
+        return frozenset(
+            str(extension["schema"]) for extension in extensions if isinstance(extension, dict) and extension.get("schema")
+        )
+    return None
+
+
+async def discover_user_extensions(client: httpx.AsyncClient, target: Target) -> frozenset[str] | None:
+    """Ask ResourceTypes which extensions the User resource accepts; None when the server does not answer."""
+    for path in ("ResourceTypes", "resourcetypes"):
+        url = f"{target.base_url}/{path}"
+        try:
+            response = await client.get(url, headers=await target.auth_headers(client))
+        except httpx.HTTPError as error:
+            log.warning("cannot read %s: %s", url, error)
+            return None
+        if response.status_code == 200:
+            extensions = read_user_extensions(parse_json(response.content))
+            if extensions is not None:
+                log.info("User resource type accepts extensions: %s", ", ".join(sorted(extensions)) or "none")
+                return extensions
+    return None
+
+
 async def discover(client: httpx.AsyncClient, target: Target) -> ServerCapabilities:
-    """Read the target's ServiceProviderConfig, trying the spellings servers use."""
+    """Read the target's ServiceProviderConfig, trying the spellings servers use, then its User extensions."""
+    capabilities = await _discover_config(client, target)
+    extensions = await discover_user_extensions(client, target)
+    return replace(capabilities, user_extensions=extensions)
+
+
+async def _discover_config(client: httpx.AsyncClient, target: Target) -> ServerCapabilities:
     last_error = "no discovery path answered"
     for path in target.service_provider_config_paths():
         url = f"{target.base_url}/{path}"

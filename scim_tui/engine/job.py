@@ -19,7 +19,7 @@ import httpx
 
 from scim_tui.engine.discovery import ServerCapabilities, discover
 from scim_tui.engine.outcomes import FINAL_SUCCESS, Outcome, UserResult
-from scim_tui.engine.plan import Plan, build_plan, default_batch_size
+from scim_tui.engine.plan import ExtensionFilteringEncoder, Plan, build_plan, default_batch_size
 from scim_tui.engine.run import ProvisioningRun, RunResult
 from scim_tui.engine.settings import RunSettings
 from scim_tui.report import ReportPaths, build_report, rejected_results, run_metadata, write_report_files
@@ -75,6 +75,8 @@ class LoadedInput:
     plan: Plan
     sha256: str
     rejected: list[UserResult] = field(default_factory=list)
+    dropped_extensions: dict[str, int] = field(default_factory=dict)
+    """Users whose data for an extension was not sent because the server does not accept it, per URN."""
 
     @property
     def rows(self) -> int:
@@ -92,6 +94,7 @@ class LoadedInput:
             "duplicates": reader.duplicates,
             "warnings": [problem.describe() for problem in reader.problems if str(problem.kind) == "warning"][:1000],
             "unknown_columns": list(getattr(reader, "unknown_columns", []) or []),
+            "extensions_not_sent": dict(self.dropped_extensions),
         }
 
 
@@ -103,9 +106,13 @@ def load_input(
     max_operations: int | None = None,
     max_payload_size: int | None = None,
     input_options: Any = None,
+    user_extensions: frozenset[str] | None = None,
 ) -> LoadedInput:
     """Read, validate and plan ``path`` in one streaming pass. Blocking: run it in a thread from async code.
 
+    ``user_extensions`` are the extension URNs the server accepts on a User
+    (from discovery); data for any other extension is left out of the
+    payloads and counted. None sends every extension.
     Raises ``InputFileError`` when the file as a whole cannot be read.
     """
     from scim_tui.input import InputOptions, UserFileReader
@@ -113,8 +120,13 @@ def load_input(
     path = Path(path)
     reader = UserFileReader(path, input_options or InputOptions())
     size = batch_size or default_batch_size(mode, max_operations)
-    plan = build_plan(reader, mode=mode, batch_size=size, max_payload_size=max_payload_size)
+    encoder = ExtensionFilteringEncoder(user_extensions) if user_extensions is not None else None
+    plan = build_plan(reader, mode=mode, batch_size=size, max_payload_size=max_payload_size, encode=encoder)
     loaded = LoadedInput(path=path, reader=reader, plan=plan, sha256=file_sha256(path))
+    if encoder is not None and encoder.dropped:
+        loaded.dropped_extensions = dict(encoder.dropped)
+        for urn, count in encoder.dropped.items():
+            log.warning("the server does not accept the extension %s on users; its values were left out for %d users", urn, count)
     loaded.rejected = rejected_results(reader.problems)
     log.info(
         "read %s: %d rows, %d valid, %d invalid, %d duplicates; %d batches",

@@ -21,6 +21,11 @@ _EPOCH_THRESHOLD = 1_000_000_000
 # Safety margin after a window is expected to reset, for clock and rounding differences.
 _RESET_MARGIN = 0.25
 
+# Seconds between checks while a probe request learns the figures of a new window.
+_PROBE_POLL = 0.05
+# Seconds after which a probe that brought no figures (it failed) is replaced by another.
+_PROBE_PATIENCE = 5.0
+
 
 @dataclass(frozen=True, slots=True)
 class RateLimitInfo:
@@ -110,10 +115,15 @@ class Pacer:
         if self._remaining is None or self._window_end is None:
             return 0.0
         now = self._clock()
-        if now >= self._window_end + _RESET_MARGIN:
-            # The window these figures describe is over; send and learn the new one.
-            return 0.0
         budget = self._remaining - self._unobserved()
+        if now >= self._window_end + _RESET_MARGIN:
+            # The window these figures describe should be over. If its budget was
+            # used up, send one probe and wait for its figures before the rest,
+            # in case the server's window ends later than the estimate.
+            probe_out = self._unobserved() > self._remaining
+            if probe_out and self._last_send is not None and now - self._last_send < _PROBE_PATIENCE:
+                return _PROBE_POLL
+            return 0.0
         if budget <= 0:
             return self._window_end + _RESET_MARGIN - now
         interval = (self._window_end - now) / budget

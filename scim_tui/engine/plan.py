@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+import json
 
 from scim_tui.input.records import ValidUser
 
@@ -55,6 +56,35 @@ class Plan:
     def users(self) -> Iterable[PlannedUser]:
         for batch in self.batches:
             yield from batch.users
+
+
+class ExtensionFilteringEncoder:
+    """Encode users without the schema extensions the server does not list for its User resource.
+
+    A generic SCIM server rejects a whole payload that carries an unknown
+    extension (for example the Genesys one). Dropping it keeps the rest of the
+    user; ``dropped`` counts the users that lost data, per extension URN, for
+    the report.
+    """
+
+    def __init__(self, accepted_extensions: frozenset[str]) -> None:
+        from scim_tui.scim.payloads import CORE_USER_SCHEMA
+
+        self._accepted = accepted_extensions | {CORE_USER_SCHEMA}
+        self.dropped: dict[str, int] = {}
+
+    def __call__(self, user: ValidUser) -> bytes:
+        from scim_tui.scim.payloads import build_user_payload
+
+        payload = build_user_payload(user)
+        schemas = payload.get("schemas", [])
+        refused = [urn for urn in schemas if urn not in self._accepted]
+        for urn in refused:
+            payload.pop(urn, None)
+            self.dropped[urn] = self.dropped.get(urn, 0) + 1
+        if refused:
+            payload["schemas"] = [urn for urn in schemas if urn in self._accepted]
+        return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
 def default_batch_size(mode: str, max_operations: int | None) -> int:

@@ -36,10 +36,13 @@ class Faults:
     bulk_max_payload: int = 1_048_576
     bulk_supported: bool = True
     drop_bulk_operations_after: int | None = None
-    """Remove operations after the first N from each Bulk response, as a failOnErrors stop does."""
+    """Process only the first N operations of each Bulk request and leave the rest out of the response, as a failOnErrors stop does."""
 
     payload_too_large_above: int | None = None
     """Answer 413 to a Bulk request with more operations than this."""
+
+    reject_user_names: set[str] = field(default_factory=set)
+    """Casefolded userNames whose per-user create is answered 400 invalidValue."""
 
 
 @dataclass
@@ -91,11 +94,23 @@ class FaultyScim:
             if self.creates_seen <= self.faults.throttle_first:
                 await self._reply(send, 429, {"detail": "slow down", "status": "429"}, {"retry-after": self.faults.retry_after})
                 return
+            if path.endswith("/Users") and self.faults.reject_user_names:
+                name = json.loads(body).get("userName", "").casefold()
+                if name in self.faults.reject_user_names:
+                    document = {"status": "400", "scimType": "invalidValue", "detail": f"{name} is not accepted here"}
+                    await self._reply(send, 400, document)
+                    return
             if path.endswith("/Bulk") and self.faults.payload_too_large_above is not None:
                 operations = json.loads(body).get("Operations", [])
                 if len(operations) > self.faults.payload_too_large_above:
                     await self._reply(send, 413, {"detail": "too many operations", "status": "413"})
                     return
+
+        if is_create and path.endswith("/Bulk") and self.faults.drop_bulk_operations_after is not None:
+            # As a server that stops at failOnErrors: later operations are never processed.
+            document = json.loads(body)
+            document["Operations"] = document["Operations"][: self.faults.drop_bulk_operations_after]
+            body = json.dumps(document).encode()
 
         captured: dict = {"status": 0, "headers": [], "body": b""}
 
@@ -127,12 +142,6 @@ class FaultyScim:
                 if str(operation.get("status", "")).startswith("201"):
                     user = request_ops.get(operation.get("bulkId"), {}).get("data", {})
                     self.recorder.creates_by_user[user.get("userName", "").casefold()] += 1
-            if self.faults.drop_bulk_operations_after is not None:
-                document["Operations"] = document["Operations"][: self.faults.drop_bulk_operations_after]
-                response_body = json.dumps(document).encode()
-                captured["headers"] = [(k, v) for k, v in captured["headers"] if k.lower() != b"content-length"]
-                captured["headers"].append((b"content-length", str(len(response_body)).encode()))
-
         self.recorder.statuses[status] += 1
         await send({"type": "http.response.start", "status": status, "headers": captured["headers"]})
         await send({"type": "http.response.body", "body": response_body})
