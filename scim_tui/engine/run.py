@@ -204,6 +204,9 @@ class ProvisioningRun:
         self._prefinished = finished or {}
         self._in_doubt = in_doubt or {}
 
+        if hasattr(target, "on_refresh"):
+            target.on_refresh = self._on_credentials_refreshed
+
         for index, batch in enumerate(plan.batches):
             self._state.batches.append(
                 BatchView(
@@ -215,6 +218,9 @@ class ProvisioningRun:
                 )
             )
             self._progress.append(_BatchProgress(pending=len(batch.users)))
+
+    def _on_credentials_refreshed(self, reason: str, expires_in: float | None) -> None:
+        self._emit(ev.CredentialsRefreshed(reason=reason, expires_in=expires_in))
 
     # ------------------------------------------------------------------ control
 
@@ -836,7 +842,6 @@ class ProvisioningRun:
             log.info("401 for %s; refreshing credentials and trying once more", user_name or url)
             if not await self.target.refresh_credentials(self._client, headers):
                 raise CredentialsRejected(f"{url} answered 401 and the target has no way to refresh its credentials; check the token")
-            self._emit(ev.CredentialsRefreshed(reason="401 Unauthorized", expires_in=None))
             refreshed = True
             primary = False
 
