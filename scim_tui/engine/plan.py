@@ -28,6 +28,8 @@ class PlannedUser:
     row: int
     user_name: str
     payload: bytes
+    manager: str | None = None
+    """userName of the manager, to be resolved to an id and added to the payload just before sending."""
 
 
 @dataclass
@@ -73,6 +75,9 @@ class ExtensionFilteringEncoder:
         self._accepted = accepted_extensions | {CORE_USER_SCHEMA}
         self.dropped: dict[str, int] = {}
 
+    def accepts(self, urn: str) -> bool:
+        return urn in self._accepted
+
     def __call__(self, user: ValidUser) -> bytes:
         from scim_tui.scim.payloads import build_user_payload
 
@@ -116,12 +121,16 @@ def build_plan(
         encode = encode_user
 
     size_limit = max_payload_size if mode == "bulk" else None
+    # A manager goes in the enterprise extension: when the server does not take it, there is nothing to resolve.
+    accepts = getattr(encode, "accepts", None)
+    sends_enterprise = accepts is None or accepts("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User")
     batches: list[Batch] = []
     current = Batch(number=1)
     total = 0
 
     for user in users:
-        planned = PlannedUser(user.row, user.user_name, encode(user))
+        manager = getattr(user, "manager_email", None) if sends_enterprise else None
+        planned = PlannedUser(user.row, user.user_name, encode(user), manager)
         size = bulk_operation_size(planned) if mode == "bulk" else len(planned.payload)
 
         full = len(current.users) >= batch_size

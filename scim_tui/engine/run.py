@@ -34,6 +34,7 @@ import httpx
 
 from scim_tui.engine import events as ev
 from scim_tui.engine.concurrency import AdjustableLimiter
+from scim_tui.engine.managers import MAX_MANAGER_WAITS, ManagerDirectory, with_manager
 from scim_tui.engine.outcomes import Outcome, UserResult
 from scim_tui.engine.pacing import Pacer, read_rate_limit
 from scim_tui.engine.plan import Plan, PlannedUser
@@ -115,6 +116,14 @@ class UserWork:
     last_scim_type: str | None = None
     last_detail: str | None = None
     last_retriable: bool = False
+    payload: bytes | None = None
+    """The payload with the manager's id spliced in, once resolved."""
+    manager_resolved: bool = False
+    manager_waits: int = 0
+    note: str | None = None
+
+    def body(self) -> bytes:
+        return self.payload if self.payload is not None else self.user.payload
 
 
 @dataclass(eq=False)
@@ -203,6 +212,7 @@ class ProvisioningRun:
         self._progress: list[_BatchProgress] = []
         self._prefinished = finished or {}
         self._in_doubt = in_doubt or {}
+        self._managers = ManagerDirectory(plan)
 
         if hasattr(target, "on_refresh"):
             target.on_refresh = self._on_credentials_refreshed
@@ -497,6 +507,11 @@ class ProvisioningRun:
         else:
             primary = True
 
+        waiting = await self._resolve_manager(work, primary=primary)
+        if waiting is not None:
+            self._schedule_retry(work, waiting)
+            return
+
         self._recorder.users_sending([work.user.row])
         if work.first_sent_epoch is None:
             work.first_sent_epoch = time.time()
@@ -507,7 +522,7 @@ class ProvisioningRun:
     async def _create(self, work: UserWork, *, primary: bool) -> _Retry | None:
         url = f"{self.target.base_url}/{self.target.users_path}"
         try:
-            reply = await self._send("POST", url, content=work.user.payload, primary=primary, user_name=work.user.user_name)
+            reply = await self._send("POST", url, content=work.body(), primary=primary, user_name=work.user.user_name)
         except (httpx.HTTPError, ResponseTooLarge) as error:
             return self._transport_failure(work, error)
 
@@ -612,6 +627,51 @@ class ProvisioningRun:
         )
         self._wake.set()
 
+    # ---------------------------------------------------------------- managers
+
+    async def _resolve_manager(self, work: UserWork, *, primary: bool) -> _Retry | None:
+        """Splice the manager's id into the payload; a _Retry means "wait for the manager to be created"."""
+        manager = work.user.manager
+        if not manager or work.manager_resolved:
+            return None
+
+        if self._managers.pending(manager) and work.manager_waits < MAX_MANAGER_WAITS:
+            # Waiting for a manager costs no attempt: the user has not been sent.
+            work.manager_waits += 1
+            work.attempts -= 1
+            return _Retry(reason=f"waiting for manager {manager} to be created", delay=0.5)
+
+        if not self._managers.known(manager) and not self._managers.pending(manager):
+            probe = UserWork(PlannedUser(work.user.row, manager, b""), work.batch_index)
+            found = await self._look_up(probe, primary=primary)
+            if isinstance(found, _Retry):
+                return found
+            self._managers.record(manager, found.id if found is not None else None)
+
+        manager_id = self._managers.id_of(manager)
+        work.manager_resolved = True
+        if manager_id is None:
+            work.note = f"manager {manager} was not found on the server, so the user was created without a manager"
+            log.warning("%s (row %d): %s", work.user.user_name, work.user.row, work.note)
+            return None
+        work.payload = with_manager(work.user.payload, manager_id, f"{self.target.base_url}/{self.target.users_path}")
+        return None
+
+    def _take_manager_from_directory(self, work: UserWork) -> bool:
+        """Resolve the manager without a request if possible; False when the user must wait or look up."""
+        manager = work.user.manager
+        if not manager or work.manager_resolved:
+            return True
+        if not self._managers.known(manager):
+            return False
+        manager_id = self._managers.id_of(manager)
+        work.manager_resolved = True
+        if manager_id is None:
+            work.note = f"manager {manager} was not found on the server, so the user was created without a manager"
+        else:
+            work.payload = with_manager(work.user.payload, manager_id, f"{self.target.base_url}/{self.target.users_path}")
+        return True
+
     # ------------------------------------------------------------------ lookup
 
     async def _look_up(self, work: UserWork, *, primary: bool):
@@ -664,6 +724,15 @@ class ProvisioningRun:
 
     async def _bulk_step(self, item: BulkWork) -> None:
         self._mark_batch_started(item.batch_index)
+        unresolved = [work for work in item.users if not self._take_manager_from_directory(work)]
+        if unresolved:
+            # Users whose manager has no id yet go one by one, after their manager.
+            item.users = [work for work in item.users if work not in unresolved]
+            for work in unresolved:
+                self._retry_queue.push(work, time.monotonic())
+            self._wake.set()
+            if not item.users:
+                return
         for work in item.users:
             work.attempts += 1
             if work.first_sent_epoch is None:
@@ -677,7 +746,7 @@ class ProvisioningRun:
             by_bulk_id[bulk_id] = work
             operations.append(
                 b'{"method":"POST","path":"/' + self.target.users_path.encode() + b'","bulkId":'
-                + json.dumps(bulk_id).encode() + b',"data":' + work.user.payload + b"}"
+                + json.dumps(bulk_id).encode() + b',"data":' + work.body() + b"}"
             )
         body = b'{"schemas":["' + BULK_REQUEST_SCHEMA.encode() + b'"],"Operations":[' + b",".join(operations) + b"]}"
 
@@ -938,7 +1007,10 @@ class ProvisioningRun:
                 attempts=work.attempts,
                 retriable=retriable,
             )
+        if result.detail is None and work.note:
+            result.detail = work.note
         self._results[work.user.row] = result
+        self._managers.record(work.user.user_name, result.resource_id if result.outcome in (Outcome.CREATED, Outcome.EXISTED) else None)
         self._state.counts[result.outcome] += 1
         if record:
             self._recorder.user_finished(result)
