@@ -14,7 +14,8 @@ from typing import Any
 import httpx
 
 from scim_tui.scim.responses import parse_json
-from scim_tui.targets.base import Target
+from scim_tui.targets.base import CredentialsRejected, Target
+from scim_tui.targets.oauth import TokenRequestFailed
 
 log = logging.getLogger(__name__)
 
@@ -116,9 +117,17 @@ async def discover_user_extensions(client: httpx.AsyncClient, target: Target) ->
 
 
 async def discover(client: httpx.AsyncClient, target: Target) -> ServerCapabilities:
-    """Read the target's ServiceProviderConfig, trying the spellings servers use, then its User extensions."""
-    capabilities = await _discover_config(client, target)
-    extensions = await discover_user_extensions(client, target)
+    """Read the target's ServiceProviderConfig, trying the spellings servers use, then its User extensions.
+
+    Raises DiscoveryError when the server cannot be reached or the credentials are rejected.
+    """
+    try:
+        capabilities = await _discover_config(client, target)
+        extensions = await discover_user_extensions(client, target)
+    except CredentialsRejected as error:
+        raise DiscoveryError(f"credentials rejected: {error}") from error
+    except TokenRequestFailed as error:
+        raise DiscoveryError(f"cannot get an access token: {error}") from error
     return replace(capabilities, user_extensions=extensions)
 
 

@@ -42,9 +42,13 @@ class TargetSpec:
 def open_target(spec: TargetSpec, *, on_refresh=None) -> Target:
     """Build the target from ``spec`` and the environment; raises ConfigError with a fix on bad settings."""
     from scim_tui.config import ConfigError, load_settings, require_secure_url
+    from scim_tui.logging_setup import register_secret
     from scim_tui.targets.generic import GenericTarget
 
     settings = load_settings(spec.environ, read_env_file=spec.read_env_file)
+    for secret in (settings.genesys_client_secret, settings.scim_token):
+        if secret is not None:
+            register_secret(secret.get_secret_value())
     if spec.kind == "genesys":
         from scim_tui.targets.factory import genesys_target_from_settings
 
