@@ -20,7 +20,7 @@ LEVEL_VARIABLE = "SCIM_TUI_LOG_LEVEL"
 _PATTERNS = (
     re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]+"),
     re.compile(r"(?i)(basic\s+)[A-Za-z0-9+/=]+"),
-    re.compile(r'(?i)("?(?:access_token|client_secret|refresh_token|password)"?\s*[:=]\s*"?)[^",&\s]+'),
+    re.compile(r"""(?i)(["']?(?:access_token|client_secret|refresh_token|password)["']?\s*[:=]\s*["']?)[^"',&\s]+"""),
 )
 
 _secrets: set[str] = set()

@@ -88,9 +88,11 @@ def summarise(rows: int, results: list[UserResult]) -> dict[str, int]:
     }
     parts = ("invalid", "duplicates", "created", "existed", "failed", "not_attempted")
     total = sum(summary[part] for part in parts)
-    if total != rows or len(results) != rows:
+    distinct_rows = len({result.row for result in results})
+    if total != rows or len(results) != rows or distinct_rows != rows:
         raise ReportInconsistent(
-            f"report counts do not add up: {rows} rows read, {len(results)} results, outcomes sum to {total}"
+            f"report counts do not add up: {rows} rows read, {len(results)} results for "
+            f"{distinct_rows} distinct rows, outcomes sum to {total}"
         )
     return summary
 

@@ -50,7 +50,7 @@ def _positive_int(value: Any) -> int | None:
 def _supported(section: Any) -> bool:
     if not isinstance(section, dict):
         return False
-    value = section.get("supported")
+    value = next((value for key, value in section.items() if str(key).lower() == "supported"), None)
     if isinstance(value, str):
         return value.strip().lower() == "true"
     return value is True
@@ -63,9 +63,11 @@ def read_capabilities(document: Any, config_path: str | None) -> ServerCapabilit
 
     lowered = {str(key).lower(): value for key, value in document.items()}
     bulk = lowered.get("bulk")
+    if isinstance(bulk, dict):
+        bulk = {str(key).lower(): value for key, value in bulk.items()}
     bulk_supported = _supported(bulk)
-    max_operations = _positive_int(bulk.get("maxOperations")) if isinstance(bulk, dict) else None
-    max_payload = _positive_int(bulk.get("maxPayloadSize")) if isinstance(bulk, dict) else None
+    max_operations = _positive_int(bulk.get("maxoperations")) if isinstance(bulk, dict) else None
+    max_payload = _positive_int(bulk.get("maxpayloadsize")) if isinstance(bulk, dict) else None
     filter_section = lowered.get("filter")
     filter_supported = _supported(filter_section) if isinstance(filter_section, dict) else True
     return ServerCapabilities(bulk_supported, max_operations, max_payload, filter_supported, config_path)

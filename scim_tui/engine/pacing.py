@@ -21,6 +21,9 @@ _EPOCH_THRESHOLD = 1_000_000_000
 # Safety margin after a window is expected to reset, for clock and rounding differences.
 _RESET_MARGIN = 0.25
 
+# Seconds to wait when a response shows no budget left but no reset time.
+_UNKNOWN_RESET = 1.0
+
 # Seconds between checks while a probe request learns the figures of a new window.
 _PROBE_POLL = 0.05
 # Seconds after which a probe that brought no figures (it failed) is replaced by another.
@@ -103,12 +106,23 @@ class Pacer:
 
     def observe(self, sequence: int, info: RateLimitInfo | None) -> None:
         """Take the figures of the response to request ``sequence``; older responses are ignored."""
-        if info is None or info.remaining is None or sequence < self._observed_sequence:
+        if sequence < self._observed_sequence:
+            return
+        if info is None or info.remaining is None:
+            # Figures stopped coming. Once the window they described is over, forget
+            # it, or a probe answered without figures would hold every later request.
+            if self._window_end is not None and self._clock() >= self._window_end:
+                self._remaining = None
+                self._window_end = None
             return
         self._observed_sequence = sequence
         self._remaining = info.remaining
         self.allowed = info.allowed
-        self._window_end = None if info.reset_seconds is None else self._clock() + info.reset_seconds
+        reset = info.reset_seconds
+        if reset is None and info.remaining <= 0:
+            # An exhausted budget with no reset time: wait a second and ask again.
+            reset = _UNKNOWN_RESET
+        self._window_end = None if reset is None else self._clock() + reset
 
     def delay(self) -> float:
         """Return the seconds to wait before the next request may be sent (0 for none)."""

@@ -64,7 +64,9 @@ def backoff_delay(attempt: int, *, base: float, cap: float, rng: random.Random |
     Full jitter draws uniformly from [0, min(cap, base * 2**(attempt-1))]. It
     spreads retries of many clients better than a fixed exponential delay.
     """
-    ceiling = min(cap, base * (2 ** max(0, attempt - 1)))
+    # The exponent is capped first, so that a huge attempt number cannot overflow.
+    exponent = min(max(0, attempt - 1), 62)
+    ceiling = min(cap, base * (2**exponent))
     return (rng or random).uniform(0, ceiling)
 
 

@@ -118,6 +118,8 @@ class UserWork:
     last_retriable: bool = False
     payload: bytes | None = None
     """The payload with the manager's id spliced in, once resolved."""
+    conflict: bool = False
+    """A create was answered 409: the user existed before this run."""
     manager_resolved: bool = False
     manager_waits: int = 0
     note: str | None = None
@@ -203,6 +205,7 @@ class ProvisioningRun:
         self._backoff_until = 0.0
         self._backoff_started: float | None = None
         self._forbidden_streak = 0
+        self._forbidden_held: list[UserWork] = []
         self._server_skew = 0.0
         self._bulk_ids = itertools.count(1)
 
@@ -347,6 +350,9 @@ class ProvisioningRun:
             if self._owns_client:
                 await self._client.aclose()
 
+        if self._backoff_started is not None:
+            self._emit(ev.BackoffEnded(waited=time.monotonic() - self._backoff_started))
+            self._backoff_started = None
         self._state.phase = RunPhase.FINISHED
         self._state.finished_at = time.monotonic()
         snapshot = self.snapshot()
@@ -402,6 +408,9 @@ class ProvisioningRun:
             item = self._next_item()
             if item is None:
                 if not self._tasks and not self._ready and not len(self._retry_queue):
+                    if self._forbidden_held:
+                        self._settle_forbidden()
+                        continue
                     return
                 due = self._retry_queue.next_due()
                 await self._wait_signal(None if due is None else max(0.0, due - time.monotonic()))
@@ -443,6 +452,7 @@ class ProvisioningRun:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
     def _abandon_queued_work(self) -> None:
+        self._settle_forbidden()
         leftovers = list(self._ready) + self._retry_queue.drain()
         self._ready.clear()
         for item in leftovers:
@@ -476,6 +486,11 @@ class ProvisioningRun:
             self._emit(ev.RunMessage(level="error", text=self._stop_reason))
             log.error("%s; stopping the run", self._stop_reason)
             self.cancel(self._stop_reason)
+        except Exception as error:
+            # A bug must not lose users: each one still gets an outcome, and the run goes on.
+            log.exception("unexpected error while sending; the users of this step are failed")
+            for work in item.users if isinstance(item, BulkWork) else [item]:
+                self._fail(work, None, None, f"internal error: {describe_transport_error(error)}", retriable=True)
         finally:
             await self._limiter.release()
 
@@ -538,17 +553,18 @@ class ProvisioningRun:
 
         info = read_error(parse_json(reply.body), reply.body)
         if status == 409:
-            return await self._resolve_conflict(work, info.detail)
+            return await self._resolve_conflict(work, info.detail, info.scim_type)
         return self._classify_failure(work, reply, info.scim_type, info.detail)
 
-    async def _resolve_conflict(self, work: UserWork, detail: str | None) -> _Retry | None:
+    async def _resolve_conflict(self, work: UserWork, detail: str | None, scim_type: str | None = None) -> _Retry | None:
+        work.conflict = True
         found = await self._look_up(work, primary=False)
         if isinstance(found, _Retry):
             work.must_look_up = True
             return found
         if found is None:
             self._fail(
-                work, 409, "uniqueness",
+                work, 409, scim_type,
                 f"409 conflict ({detail or 'no detail'}), but no user with this userName was found, "
                 "active or inactive; another attribute may be taken, or the user was deleted",
                 retriable=False,
@@ -563,11 +579,12 @@ class ProvisioningRun:
             delay = self._start_backoff(reply, f"429 for {work.user.user_name}")
             return self._note_error(work, status, scim_type, detail or "rate limited", retriable=True, delay=delay)
         if status == 403:
-            return self._forbidden(work, scim_type, detail)
+            self._forbidden([work], scim_type, detail)
+            return None
         if status in RETRIABLE_STATUSES or status >= 500:
             # A 5xx or 408 may arrive after the server stored the user.
             work.must_look_up = True
-            retry_after = parse_retry_after(reply.headers.get("retry-after"))
+            retry_after = parse_retry_after(reply.headers.get("retry-after"), now=self._server_now())
             return self._note_error(work, status, scim_type, detail or f"HTTP {status}", retriable=True, delay=retry_after)
         if status == 413:
             self._fail(work, status, scim_type, detail or "the user's payload is larger than the server accepts", retriable=False)
@@ -575,19 +592,42 @@ class ProvisioningRun:
         self._fail(work, status, scim_type, detail or f"HTTP {status}", retriable=False)
         return None
 
-    def _forbidden(self, work: UserWork, scim_type: str | None, detail: str | None) -> _Retry | None:
+    def _forbidden(self, works: list[UserWork], scim_type: str | None, detail: str | None) -> None:
+        """Hold users answered 403 until the next answers tell a missing permission from a refused user.
+
+        A 403 is permanent for its user, unless 403s keep coming: then the
+        client lacks a permission, the run pauses, and the held users are
+        sent again after the operator resumes.
+        """
+        for work in works:
+            self._note_error(work, 403, scim_type, detail or "forbidden", retriable=True, delay=None)
+            self._forbidden_held.append(work)
+        self._count_forbidden()
+
+    def _count_forbidden(self) -> None:
         self._forbidden_streak += 1
-        if self._forbidden_streak >= self.settings.permission_error_streak and not self.paused:
-            text = (
-                f"{self._forbidden_streak} requests in a row were answered 403 Forbidden: the client most likely "
-                f"lacks a permission (on Genesys Cloud, creating users needs directory:user:add, plus "
-                f"routing skill, language and grant permissions when those attributes are sent). "
-                f"Fix the role of the OAuth client, then resume."
-            )
-            log.error(text)
-            self._emit(ev.RunMessage(level="error", text=text))
-            self.pause(reason="permission denied (403)")
-        return self._note_error(work, 403, scim_type, detail or "forbidden", retriable=True, delay=None)
+        if self._forbidden_streak < self.settings.permission_error_streak or self.paused:
+            return
+        text = (
+            f"{self._forbidden_streak} requests in a row were answered 403 Forbidden: the client most likely "
+            f"lacks a permission (on Genesys Cloud, creating users needs directory:user:add, plus "
+            f"routing skill, language and grant permissions when those attributes are sent). "
+            f"Fix the role of the OAuth client, then resume."
+        )
+        log.error(text)
+        self._emit(ev.RunMessage(level="error", text=text))
+        self.pause(reason="permission denied (403)")
+        held, self._forbidden_held = self._forbidden_held, []
+        for work in held:
+            # Not the user's fault: the 403 costs no attempt.
+            work.attempts -= 1
+            self._retry_queue.push(work, time.monotonic())
+
+    def _settle_forbidden(self) -> None:
+        """Fail the held users: answers other than 403 showed the permission problem was theirs alone."""
+        held, self._forbidden_held = self._forbidden_held, []
+        for work in held:
+            self._fail(work, 403, work.last_scim_type, work.last_detail or "forbidden", retriable=True)
 
     def _transport_failure(self, work: UserWork, error: Exception) -> _Retry:
         if not (isinstance(error, httpx.HTTPError) and never_reached_server(error)):
@@ -698,7 +738,8 @@ class ProvisioningRun:
                 delay = self._start_backoff(reply, f"429 on lookup of {work.user.user_name}")
                 return self._note_error(work, 429, info.scim_type, info.detail or "rate limited", retriable=True, delay=delay)
             if reply.status == 403:
-                return self._forbidden(work, info.scim_type, info.detail)
+                self._count_forbidden()
+                return self._note_error(work, 403, info.scim_type, f"lookup forbidden: {info.detail or 'HTTP 403'}", retriable=True, delay=None)
             retriable = reply.status in RETRIABLE_STATUSES or reply.status >= 500
             return self._note_error(
                 work, reply.status, info.scim_type, f"lookup failed: {info.detail or 'HTTP ' + str(reply.status)}",
@@ -711,7 +752,10 @@ class ProvisioningRun:
         outcome = Outcome.CREATED
         detail = "creation confirmed by lookup after an uncertain answer"
         created_epoch = _parse_timestamp(found.created)
-        if created_epoch is not None and work.first_sent_epoch is not None:
+        if work.conflict:
+            outcome = Outcome.EXISTED
+            detail = "already on the server (409)"
+        elif created_epoch is not None and work.first_sent_epoch is not None:
             if created_epoch < work.first_sent_epoch + self._server_skew - CREATED_TOLERANCE:
                 outcome = Outcome.EXISTED
                 detail = "already on the server (found by lookup)"
@@ -761,8 +805,11 @@ class ProvisioningRun:
         if reply.status == 413:
             self._split_bulk(item)
             return
-        if reply.status != 200:
+        if not 200 <= reply.status < 300:
             info = read_error(parse_json(reply.body), reply.body)
+            if reply.status == 403:
+                self._forbidden(item.users, info.scim_type, info.detail)
+                return
             if reply.status == 429:
                 delay = self._start_backoff(reply, f"429 on Bulk request for batch {item.batch_index + 1}")
                 for work in item.users:
@@ -775,7 +822,6 @@ class ProvisioningRun:
                     self._schedule_retry(work, verdict)
             return
 
-        self._forbidden_streak = 0
         await self._read_bulk_response(item, reply, by_bulk_id)
 
     async def _read_bulk_response(self, item: BulkWork, reply: Reply, by_bulk_id: dict[str, UserWork]) -> None:
@@ -786,6 +832,7 @@ class ProvisioningRun:
 
         answered: set[str] = set()
         regroup: list[UserWork] = []
+        conflicts: list[tuple[UserWork, str | None, str | None]] = []
         for operation in operations:
             if not isinstance(operation, dict):
                 continue
@@ -809,9 +856,9 @@ class ProvisioningRun:
 
             info = read_error(response)
             if status == 409:
-                verdict = await self._resolve_conflict(work, info.detail)
-                if verdict is not None:
-                    self._schedule_retry(work, verdict)
+                # Resolved after every result of this response is recorded: a
+                # lookup can stop the run, and results in hand must not be lost.
+                conflicts.append((work, info.detail, info.scim_type))
             elif status == 429:
                 self._note_error(work, 429, info.scim_type, info.detail or "rate limited", retriable=True, delay=None)
                 regroup.append(work)
@@ -834,6 +881,11 @@ class ProvisioningRun:
             regroup.extend(missing)
         if regroup:
             self._retry_bulk(regroup, item.batch_index, None, f"{len(regroup)} operations to send again")
+
+        for work, detail, scim_type in conflicts:
+            verdict = await self._resolve_conflict(work, detail, scim_type)
+            if verdict is not None:
+                self._schedule_retry(work, verdict)
 
     def _retry_bulk(self, users: list[UserWork], batch_index: int, delay: float | None, reason: str) -> None:
         keep: list[UserWork] = []
@@ -909,7 +961,13 @@ class ProvisioningRun:
                     "check the client's credentials and roles"
                 )
             log.info("401 for %s; refreshing credentials and trying once more", user_name or url)
-            if not await self.target.refresh_credentials(self._client, headers):
+            try:
+                refreshed_ok = await self.target.refresh_credentials(self._client, headers)
+            except TokenRequestFailed as error:
+                if error.retriable:
+                    raise CredentialsUnavailable(str(error)) from error
+                raise CredentialsRejected(str(error)) from error
+            if not refreshed_ok:
                 raise CredentialsRejected(f"{url} answered 401 and the target has no way to refresh its credentials; check the token")
             refreshed = True
             primary = False
@@ -939,13 +997,19 @@ class ProvisioningRun:
         server_time = reply.server_time()
         if server_time is not None:
             self._server_skew = server_time - time.time()
-        if reply.status != 403:
+        if reply.status < 500 and reply.status not in (401, 403, 408, 429):
             self._forbidden_streak = 0
+            if self._forbidden_held:
+                self._settle_forbidden()
+
+    def _server_now(self) -> datetime:
+        """Return the server's current time as its Date headers show it, for HTTP-date Retry-After values."""
+        return datetime.fromtimestamp(time.time() + self._server_skew, tz=timezone.utc)
 
     def _start_backoff(self, reply: Reply, reason: str) -> float:
         """Stop all sending after a 429 and return the delay chosen."""
         self._state.throttled += 1
-        delay = parse_retry_after(reply.headers.get("retry-after"))
+        delay = parse_retry_after(reply.headers.get("retry-after"), now=self._server_now())
         if delay is None:
             attempt = min(self._state.throttled, 10)
             delay = backoff_delay(attempt, base=max(1.0, self.settings.backoff_base), cap=self.settings.backoff_cap, rng=self._rng)

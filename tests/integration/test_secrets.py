@@ -39,11 +39,11 @@ async def test_no_secret_in_logs_or_files(tmp_path, monkeypatch):
     handler = configure(stream=log_stream)
     output = io.StringIO()
 
-    users = ["userName,displayName"] + [f"agent{index}@example.com,Agent {index}" for index in range(60)]
+    users = ["userName,displayName"] + [f"agent{index}@example.com,Agent {index}" for index in range(300)]
     (tmp_path / "users.csv").write_text("\n".join(users) + "\n", encoding="utf-8")
     config = SimulatorConfig(
         profile=Profile.GENESYS, client_id=CLIENT_ID, client_secret=CANARY_SECRET,
-        token_lifetime=1.0, rate_limit_per_minute=100_000, latency_ms=(5.0, 15.0),
+        token_lifetime=1.0, rate_limit_per_minute=100_000, latency_ms=(20.0, 40.0),
     )
     try:
         with SimulatorServer(config) as server:
