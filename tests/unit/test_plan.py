@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from scim_tui.engine.plan import (
@@ -11,6 +13,7 @@ from scim_tui.engine.plan import (
     build_plan,
     default_batch_size,
 )
+from scim_tui.input.records import ValidUser
 from tests.unit.test_engine_support import encode_user, make_users, user_names
 
 
@@ -102,7 +105,7 @@ def test_bulk_batches_fit_payload_limit():
     assert plan.max_payload_size == limit
     assert sum(len(batch.users) for batch in plan.batches) == 20
     for batch in plan.batches:
-        assert batch.payload_bytes == sum(bulk_operation_size(user) for user in batch.users)
+        assert batch.payload_bytes == sum(bulk_operation_size(user.payload, user.user_name) for user in batch.users)
         assert batch.payload_bytes + BULK_ENVELOPE_OVERHEAD <= limit
 
 
@@ -113,7 +116,7 @@ def test_bulk_batches_are_full_before_cutting():
     assert len(plan.batches) > 1
     for batch, following in zip(plan.batches, plan.batches[1:]):
         # A batch was cut only because the next user would not have fitted.
-        assert batch.payload_bytes + bulk_operation_size(following.users[0]) + BULK_ENVELOPE_OVERHEAD > limit
+        assert batch.payload_bytes + bulk_operation_size(following.users[0].payload, following.users[0].user_name) + BULK_ENVELOPE_OVERHEAD > limit
 
 
 def test_bulk_batch_size_applies_too():
@@ -150,3 +153,18 @@ def test_default_batch_size():
     assert default_batch_size("bulk", None) == DEFAULT_PER_USER_BATCH
     assert default_batch_size("per-user", 1000) == DEFAULT_PER_USER_BATCH
     assert DEFAULT_PER_USER_BATCH == 50
+
+
+def test_large_plan_packs_payloads():
+    from scim_tui.engine.plan import COMPRESS_AFTER_USERS, unpack_payload
+
+    count = COMPRESS_AFTER_USERS + 50
+    users = [ValidUser(row=index + 2, user_name=f"user{index}@example.com", display_name=f"User {index}") for index in range(count)]
+    plan = build_plan(users, mode="per-user", batch_size=50, max_payload_size=None)
+    planned = list(plan.users())
+
+    assert planned[0].data[:1] == b"{"
+    assert planned[-1].data[:1] != b"{"
+    assert len(planned[-1].data) < len(planned[-1].payload)
+    assert json.loads(planned[-1].payload)["userName"] == f"user{count - 1}@example.com"
+    assert unpack_payload(planned[0].data) == planned[0].data
