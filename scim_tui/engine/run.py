@@ -67,8 +67,16 @@ WAIT_SLICE = 0.25
 RETRIABLE_STATUSES = frozenset({408, 429})
 
 
+class RecorderFailed(Exception):
+    """The recorder could not store a transition, so the request it precedes must not be sent."""
+
+
 class RunRecorder(Protocol):
-    """Receives each user's state transitions; the crash-safe journal implements it."""
+    """Receives each user's state transitions; the crash-safe journal implements it.
+
+    ``users_sending`` is called before the request for those users is sent and
+    raises RecorderFailed when the record is not durable.
+    """
 
     def users_sending(self, rows: list[int]) -> None: ...
 
@@ -480,6 +488,15 @@ class ProvisioningRun:
             for work in item.users if isinstance(item, BulkWork) else [item]:
                 work.attempts -= 1
             self._requeue_front(item)
+        except RecorderFailed as error:
+            # Nothing was sent for these users: they stay pending and the run stops.
+            for work in item.users if isinstance(item, BulkWork) else [item]:
+                work.attempts -= 1
+            self._requeue_front(item)
+            self._stop_reason = f"the journal cannot be written: {error}"
+            self._emit(ev.RunMessage(level="error", text=self._stop_reason))
+            log.error("%s; stopping the run", self._stop_reason)
+            self.cancel(self._stop_reason)
         except CredentialsRejected as error:
             self._requeue_front(item)
             self._stop_reason = f"credentials rejected: {error}"

@@ -66,3 +66,26 @@ async def test_binary_error_body_is_readable(server):
     assert result.results[0].outcome is Outcome.FAILED
     assert result.results[0].status == 422
     assert isinstance(result.results[0].detail, str)
+
+
+class BrokenRecorder:
+    """A journal on a full disk: the record before a send cannot be made."""
+
+    def users_sending(self, rows: list[int]) -> None:
+        from scim_tui.engine.run import RecorderFailed
+
+        raise RecorderFailed("database or disk is full")
+
+    def user_finished(self, result) -> None:
+        pass
+
+
+async def test_recorder_failure_stops_before_sending(server):
+    run, _ = make_run(make_plan([ALICE, BOB]), recorder=BrokenRecorder())
+
+    result = await run_to_end(run)
+
+    assert server.calls == []
+    assert [user.outcome for user in result.results] == [Outcome.NOT_ATTEMPTED, Outcome.NOT_ATTEMPTED]
+    assert "disk is full" in result.stop_reason
+    assert all(user.attempts == 0 for user in result.results)

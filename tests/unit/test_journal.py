@@ -2,7 +2,7 @@
 
 The runs here are real ProvisioningRuns against an in-memory SCIM server
 behind ``httpx.MockTransport``. The server's handler reads the journal through
-its own SQLite connection, so a check made there sees only committed data.
+its own SQLite connection, so a check made there reads only committed data.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from scim_tui.exit_codes import ExitCode
 from scim_tui.files import FileExistsWithoutOverwrite
 from scim_tui.journal import (
     APPLICATION_ID,
+    OUTCOME_COMMIT_DELAY,
     SCHEMA_VERSION,
     InputChanged,
     Journal,
@@ -76,7 +77,7 @@ def read_states(journal_path: Path) -> dict[str, str]:
 
 @dataclass
 class MemoryScim:
-    """A small SCIM server: creates users, answers filters and Bulk, and lets a hook inspect each request."""
+    """A small SCIM server: it creates users, serves filters and Bulk, and lets a hook inspect each request."""
 
     users: dict[str, dict] = field(default_factory=dict)
     requests: list[tuple[str, str, str | None]] = field(default_factory=list)
@@ -268,19 +269,32 @@ def test_first_send_time_is_kept(workdir):
     assert again == first
 
 
-async def test_outcome_committed_after_loop_turn(workdir):
+async def test_outcome_committed_after_delay(workdir):
     journal, loaded, _, _ = make_journal(workdir, user_names(1))
     row = next(iter(loaded.plan.users())).row
     journal.users_sending([row])
 
     journal.user_finished(UserResult(row=row, user_name="x", outcome=Outcome.CREATED, resource_id="id-1", attempts=1))
     before = read_states(journal.path)
-    await asyncio.sleep(0)
+    await asyncio.sleep(OUTCOME_COMMIT_DELAY * 2)
     after = read_states(journal.path)
     journal.close()
 
     assert before == {"user000@example.test": "sending"}
     assert after == {"user000@example.test": "finished"}
+
+
+async def test_outcome_rides_on_next_sending(workdir):
+    journal, loaded, _, _ = make_journal(workdir, user_names(2))
+    first, second = [user.row for user in loaded.plan.users()]
+    journal.users_sending([first])
+
+    journal.user_finished(UserResult(row=first, user_name="x", outcome=Outcome.CREATED, resource_id="id-1", attempts=1))
+    journal.users_sending([second])
+    states = read_states(journal.path)
+    journal.close()
+
+    assert states == {"user000@example.test": "finished", "user001@example.test": "sending"}
 
 
 def test_outcome_committed_at_once_outside_loop(workdir):
@@ -379,7 +393,7 @@ async def test_resume_skips_finished_and_looks_up_in_doubt(workdir):
     rows = {user.user_name: user.row for user in loaded.plan.users()}
     server = MemoryScim()
 
-    # user000 finished; user001 stored by the server but its answer was lost;
+    # user000 finished; user001 stored by the server but its response was lost;
     # user002 sent and never stored; user003 and user004 never sent.
     journal.users_sending([rows[names[0]], rows[names[1]], rows[names[2]]])
     server._create({"userName": names[0]})
