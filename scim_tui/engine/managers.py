@@ -4,7 +4,9 @@ Input files name a user's manager by email address, but the enterprise
 extension's ``manager.value`` must be the manager's id on the server. A manager
 who is in the same run gets an id when created; any other manager is looked up
 once on the server. The id is spliced into the user's payload just before the
-user is sent.
+user is sent. Users whose manager is still pending are set aside and released
+when the manager gets an outcome; managers that name each other in a cycle
+are released when nothing else is left to send.
 """
 
 from __future__ import annotations
@@ -14,11 +16,6 @@ import json
 from scim_tui.engine.plan import Plan
 
 ENTERPRISE_USER_SCHEMA = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
-
-# A user waits at most this many times (about half a second each) for a manager
-# in the same run; a cycle of managers would otherwise wait forever.
-MAX_MANAGER_WAITS = 240
-
 
 class ManagerDirectory:
     """The ids of the managers this run needs: known, known to be missing, pending, or unknown."""

@@ -34,7 +34,7 @@ import httpx
 
 from scim_tui.engine import events as ev
 from scim_tui.engine.concurrency import AdjustableLimiter
-from scim_tui.engine.managers import MAX_MANAGER_WAITS, ManagerDirectory, with_manager
+from scim_tui.engine.managers import ManagerDirectory, with_manager
 from scim_tui.engine.outcomes import Outcome, UserResult
 from scim_tui.engine.pacing import Pacer, read_rate_limit
 from scim_tui.engine.plan import Plan, PlannedUser
@@ -99,6 +99,9 @@ class CredentialsUnavailable(httpx.ConnectError):
     """
 
 
+_WAIT_FOR_MANAGER = object()
+
+
 class _Abandoned(Exception):
     """The run was cancelled before this step sent its first request."""
 
@@ -129,7 +132,8 @@ class UserWork:
     conflict: bool = False
     """A create was answered 409: the user existed before this run."""
     manager_resolved: bool = False
-    manager_waits: int = 0
+    manager_wait_over: bool = False
+    """Set when the user stopped waiting for a manager in the same run, who will never get an id first."""
     note: str | None = None
 
     def body(self) -> bytes:
@@ -224,6 +228,7 @@ class ProvisioningRun:
         self._prefinished = finished or {}
         self._in_doubt = in_doubt or {}
         self._managers = ManagerDirectory(plan)
+        self._waiting_for_manager: dict[str, list[UserWork]] = {}
 
         if hasattr(target, "on_refresh"):
             target.on_refresh = self._on_credentials_refreshed
@@ -419,6 +424,9 @@ class ProvisioningRun:
                     if self._forbidden_held:
                         self._settle_forbidden()
                         continue
+                    if self._waiting_for_manager:
+                        self._stop_waiting_for_managers()
+                        continue
                     return
                 due = self._retry_queue.next_due()
                 await self._wait_signal(None if due is None else max(0.0, due - time.monotonic()))
@@ -459,9 +467,20 @@ class ProvisioningRun:
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
+    def _stop_waiting_for_managers(self) -> None:
+        """Send the users still waiting: their managers wait too (a cycle), so none will get an id first."""
+        waiting = [work for group in self._waiting_for_manager.values() for work in group]
+        self._waiting_for_manager.clear()
+        for work in waiting:
+            work.manager_wait_over = True
+        log.warning("%d users name managers in a cycle; they are sent without waiting further", len(waiting))
+        self._ready.extend(waiting)
+
     def _abandon_queued_work(self) -> None:
         self._settle_forbidden()
-        leftovers = list(self._ready) + self._retry_queue.drain()
+        waiting = [work for group in self._waiting_for_manager.values() for work in group]
+        self._waiting_for_manager.clear()
+        leftovers = list(self._ready) + self._retry_queue.drain() + waiting
         self._ready.clear()
         for item in leftovers:
             for work in item.users if isinstance(item, BulkWork) else [item]:
@@ -540,6 +559,8 @@ class ProvisioningRun:
             primary = True
 
         waiting = await self._resolve_manager(work, primary=primary)
+        if waiting is _WAIT_FOR_MANAGER:
+            return
         if waiting is not None:
             self._schedule_retry(work, waiting)
             return
@@ -686,17 +707,21 @@ class ProvisioningRun:
 
     # ---------------------------------------------------------------- managers
 
-    async def _resolve_manager(self, work: UserWork, *, primary: bool) -> _Retry | None:
-        """Splice the manager's id into the payload; a _Retry means "wait for the manager to be created"."""
+    async def _resolve_manager(self, work: UserWork, *, primary: bool) -> _Retry | object | None:
+        """Splice the manager's id into the payload.
+
+        Returns _WAIT_FOR_MANAGER when the user was set aside until its manager,
+        who is in this run, has an outcome; a _Retry when a manager lookup failed.
+        """
         manager = work.user.manager
         if not manager or work.manager_resolved:
             return None
 
-        if self._managers.pending(manager) and work.manager_waits < MAX_MANAGER_WAITS:
+        if self._managers.pending(manager) and not work.manager_wait_over:
             # Waiting for a manager costs no attempt: the user has not been sent.
-            work.manager_waits += 1
             work.attempts -= 1
-            return _Retry(reason=f"waiting for manager {manager} to be created", delay=0.5)
+            self._waiting_for_manager.setdefault(manager.casefold(), []).append(work)
+            return _WAIT_FOR_MANAGER
 
         if not self._managers.known(manager) and not self._managers.pending(manager):
             probe = UserWork(PlannedUser(work.user.row, manager, b""), work.batch_index)
@@ -708,7 +733,13 @@ class ProvisioningRun:
         manager_id = self._managers.id_of(manager)
         work.manager_resolved = True
         if manager_id is None:
-            work.note = f"manager {manager} was not found on the server, so the user was created without a manager"
+            if self._managers.pending(manager):
+                work.note = (
+                    f"manager {manager} had no id yet because the managers in this file name each other in a cycle, "
+                    "so the user was created without a manager"
+                )
+            else:
+                work.note = f"manager {manager} was not found on the server, so the user was created without a manager"
             log.warning("%s (row %d): %s", work.user.user_name, work.user.row, work.note)
             return None
         work.payload = with_manager(work.user.payload, manager_id, f"{self.target.base_url}/{self.target.users_path}")
@@ -1092,6 +1123,11 @@ class ProvisioningRun:
             result.detail = work.note
         self._results[work.user.row] = result
         self._managers.record(work.user.user_name, result.resource_id if result.outcome in (Outcome.CREATED, Outcome.EXISTED) else None)
+        if work.user.user_name and self._waiting_for_manager:
+            released = self._waiting_for_manager.pop(work.user.user_name.casefold(), None)
+            if released:
+                self._ready.extendleft(reversed(released))
+                self._wake.set()
         self._state.counts[result.outcome] += 1
         if record:
             self._recorder.user_finished(result)

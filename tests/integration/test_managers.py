@@ -52,3 +52,32 @@ async def test_manager_emails_become_ids(tmp_path, per_user):
     assert report["summary"]["created"] == 4
     notes = {user["userName"]: user.get("detail") for user in report["users"]}
     assert "nobody@example.com was not found" in notes["agent.three@example.com"]
+
+
+async def test_manager_cycle_does_not_stall(tmp_path):
+    rows = [
+        "userName,displayName,manager",
+        "a@example.com,A,b@example.com",
+        "b@example.com,B,a@example.com",
+        "c@example.com,C,a@example.com",
+    ]
+    (tmp_path / "users.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+
+    with Scim2Server(Faults(bulk_supported=False)) as server:
+        job = HeadlessJob(
+            input_path=tmp_path / "users.csv",
+            target_spec=TargetSpec(kind="generic", url=server.url, read_env_file=False, environ={}),
+            settings=RunSettings(concurrency=2),
+            report_dir=tmp_path / "report",
+        )
+        await run_job(job, stream=io.StringIO())
+        async with httpx.AsyncClient() as client:
+            listing = (await client.get(f"{server.url}/Users", params={"count": "50"})).json()
+
+    by_name = {user["userName"]: user for user in listing["Resources"]}
+    report = json.loads((tmp_path / "report" / "report.json").read_text(encoding="utf-8"))
+    notes = {user["userName"]: user.get("detail") or "" for user in report["users"]}
+
+    assert report["summary"]["created"] == 3
+    assert "cycle" in notes["a@example.com"] or "cycle" in notes["b@example.com"]
+    assert by_name["c@example.com"][ENTERPRISE]["manager"]["value"] == by_name["a@example.com"]["id"]
