@@ -218,6 +218,7 @@ class ProvisioningRun:
         self._backoff_started: float | None = None
         self._forbidden_streak = 0
         self._forbidden_held: list[UserWork] = []
+        self._requests_in_flight = 0
         self._server_skew = 0.0
         self._bulk_ids = itertools.count(1)
 
@@ -305,7 +306,8 @@ class ProvisioningRun:
     # ------------------------------------------------------------- observation
 
     def snapshot(self) -> RunSnapshot:
-        self._state.in_flight = self._limiter.in_use
+        # Requests on the wire; a step waiting for pause, backoff or pacing holds a slot but sends nothing.
+        self._state.in_flight = self._requests_in_flight
         self._state.retry_queue_depth = len(self._retry_queue)
         self._state.rate_limit_remaining = self._pacer.remaining
         self._state.rate_limit_allowed = self._pacer.allowed
@@ -988,6 +990,7 @@ class ProvisioningRun:
                     raise CredentialsUnavailable(str(error)) from error
                 raise CredentialsRejected(str(error)) from error
             self._state.requests_sent += 1
+            self._requests_in_flight += 1
             try:
                 reply = await exchange(
                     self._client, method, url, headers=headers, content=content, params=params,
@@ -999,6 +1002,8 @@ class ProvisioningRun:
             except (httpx.HTTPError, ResponseTooLarge):
                 self._state.requests_by_status["transport error"] += 1
                 raise
+            finally:
+                self._requests_in_flight -= 1
             self._observe(sequence, reply)
 
             if reply.status != 401:
