@@ -1,0 +1,1 @@
+"""The dashboard's screens: load, plan, run and report, and the modal dialogs."""
