@@ -130,7 +130,7 @@ class UserWork:
     payload: bytes | None = None
     """The payload with the manager's id spliced in, once resolved."""
     conflict: bool = False
-    """A create was answered 409: the user existed before this run."""
+    """A create returned 409: the user existed before this run."""
     manager_resolved: bool = False
     manager_wait_over: bool = False
     """Set when the user stopped waiting for a manager in the same run, who will never get an id first."""
@@ -187,7 +187,7 @@ class ProvisioningRun:
     ) -> None:
         """Prepare a run.
 
-        ``finished`` holds results already known (from a journal being
+        ``finished`` contains results already known (from a journal being
         resumed): those users are not sent again. ``in_doubt`` maps the rows
         whose create was in flight when an earlier run stopped to the epoch
         time of that first try (or None): they are looked up before anything
@@ -306,7 +306,7 @@ class ProvisioningRun:
     # ------------------------------------------------------------- observation
 
     def snapshot(self) -> RunSnapshot:
-        # Requests on the wire; a step waiting for pause, backoff or pacing holds a slot but sends nothing.
+        # Requests on the wire. A step waiting for pause, backoff or pacing occupies a slot but sends nothing.
         self._state.in_flight = self._requests_in_flight
         self._state.retry_queue_depth = len(self._retry_queue)
         self._state.rate_limit_remaining = self._pacer.remaining
@@ -633,7 +633,7 @@ class ProvisioningRun:
         return None
 
     def _forbidden(self, works: list[UserWork], scim_type: str | None, detail: str | None) -> None:
-        """Hold users answered 403 until the next answers tell a missing permission from a refused user.
+        """Hold users whose create returned 403 until later responses tell a missing permission from a refused user.
 
         A 403 is permanent for its user, unless 403s keep coming: then the
         client lacks a permission, the run pauses, and the held users are
@@ -664,7 +664,7 @@ class ProvisioningRun:
             self._retry_queue.push(work, time.monotonic())
 
     def _settle_forbidden(self) -> None:
-        """Fail the held users: answers other than 403 showed the permission problem was theirs alone."""
+        """Fail the held users: responses other than 403 showed that the permission problem was theirs alone."""
         held, self._forbidden_held = self._forbidden_held, []
         for work in held:
             self._fail(work, 403, work.last_scim_type, work.last_detail or "forbidden", retriable=True)
@@ -961,7 +961,7 @@ class ProvisioningRun:
             return
         middle = len(item.users) // 2
         halves = [BulkWork(item.users[:middle], item.batch_index, True), BulkWork(item.users[middle:], item.batch_index, True)]
-        log.info("Bulk request of %d operations answered 413; sending it again in two halves", len(item.users))
+        log.info("Bulk request of %d operations returned 413; sending it again in two halves", len(item.users))
         self._emit(ev.BatchSplit(batch=self.plan.batches[item.batch_index].number, operations=len(item.users)))
         for half in reversed(halves):
             self._ready.appendleft(half)
@@ -1010,7 +1010,7 @@ class ProvisioningRun:
                 return reply
             if refreshed:
                 raise CredentialsRejected(
-                    f"{url} answered 401 twice in a row, before and after fetching new credentials; "
+                    f"{url} returned 401 twice in a row, before and after fetching new credentials; "
                     "check the client's credentials and roles"
                 )
             log.info("401 for %s; refreshing credentials and trying once more", user_name or url)
@@ -1021,7 +1021,7 @@ class ProvisioningRun:
                     raise CredentialsUnavailable(str(error)) from error
                 raise CredentialsRejected(str(error)) from error
             if not refreshed_ok:
-                raise CredentialsRejected(f"{url} answered 401 and the target has no way to refresh its credentials; check the token")
+                raise CredentialsRejected(f"{url} returned 401 and the target cannot refresh its credentials; check the token")
             refreshed = True
             primary = False
 
