@@ -231,7 +231,8 @@ def command_plan(args: argparse.Namespace) -> int:
     unknown = getattr(reader, "unknown_columns", None)
     if unknown:
         print(f"  unknown columns (not sent): {', '.join(unknown)}")
-    print(f"plan: {mode} mode, {len(batches)} batches of up to {loaded.plan.batch_size} users")
+    noun = "batch" if len(batches) == 1 else "batches"
+    print(f"plan: {mode} mode, {len(batches)} {noun} of up to {loaded.plan.batch_size} users")
     for batch in batches:
         print(f"  batch {batch['number']:>5}: {batch['users']:>5} users, {batch['payload_bytes']:>9} bytes, {batch['first_user']} .. {batch['last_user']}")
     return ExitCode.OK

@@ -229,6 +229,21 @@ def _secret(values: Mapping[str, str], name: str) -> SecretStr | None:
     return None if value is None else SecretStr(value)
 
 
+def configured_log_level(*, read_env_file: bool = True) -> str | None:
+    """Return SCIM_TUI_LOG_LEVEL from the environment or ``.env``, normalised, or None when unset.
+
+    Raises ConfigError for a value that is not a log level.
+    """
+    value = os.environ.get(SCIM_TUI_LOG_LEVEL)
+    if (value is None or not value.strip()) and read_env_file:
+        candidate = Path.cwd() / DEFAULT_ENV_FILE_NAME
+        if candidate.is_file():
+            value = _read_env_file(candidate).get(SCIM_TUI_LOG_LEVEL)
+    if value is None or not value.strip():
+        return None
+    return _log_level(value)
+
+
 def _log_level(value: str | None) -> str:
     if value is None or not value.strip():
         return "INFO"

@@ -31,6 +31,8 @@ from scim_tui.engine.settings import RunSettings
 from scim_tui.engine.state import RunSnapshot
 from scim_tui.engine.transport import build_client
 from scim_tui.exit_codes import ExitCode
+from scim_tui.files import FileExistsWithoutOverwrite
+from scim_tui.input import InputOptions, UserFileReader
 
 log = logging.getLogger(__name__)
 
@@ -108,15 +110,26 @@ async def _show_progress(run: ProvisioningRun, stream: TextIO, interactive: bool
 
 
 def exit_code_for(summary: dict[str, int], result: RunResult | None) -> int:
+    """Return the exit code of a finished run; an interrupt by signal is handled by the caller."""
     if result is None:
         return ExitCode.TARGET_ERROR
     if result.stop_reason and result.stop_reason.startswith("credentials rejected"):
         return ExitCode.TARGET_ERROR
+    if summary["rows"] > 0 and summary["valid"] == 0:
+        # Nothing valid to send is a failed job, not a success: a broken export must not look fine to cron.
+        return ExitCode.USERS_FAILED
     if summary["failed"] == 0 and summary["not_attempted"] == 0:
         return ExitCode.OK
-    if result.cancelled and summary["failed"] == 0:
-        return ExitCode.INTERRUPTED
     return ExitCode.USERS_FAILED
+
+
+def check_report_dir(report_dir: Path, overwrite: bool) -> None:
+    """Reject a report directory that already holds a report, before anything is sent."""
+    if overwrite:
+        return
+    for name in ("report.json", "failed.csv"):
+        if (report_dir / name).exists():
+            raise FileExistsWithoutOverwrite(report_dir / name)
 
 
 async def run_job(job: HeadlessJob, *, stream: TextIO = sys.stderr) -> int:
@@ -124,6 +137,13 @@ async def run_job(job: HeadlessJob, *, stream: TextIO = sys.stderr) -> int:
     target = open_target(job.target_spec)
     settings = job.settings
     interactive = stream.isatty()
+
+    # Problems that need no server are reported before any connection: a
+    # report that would be overwritten, and a file that cannot be read at all
+    # (opening a reader reads the header and checks the encoding).
+    report_dir = job.report_dir or default_report_dir(job.input_path)
+    check_report_dir(report_dir, job.overwrite)
+    UserFileReader(job.input_path, job.input_options or InputOptions())
 
     async with build_client(settings) as client:
         try:
@@ -150,9 +170,7 @@ async def run_job(job: HeadlessJob, *, stream: TextIO = sys.stderr) -> int:
 
         from scim_tui.journal import Journal, default_journal_path
 
-        # Chosen before the run, because the journal lives in the report
-        # directory by default and must exist before the first request.
-        report_dir = job.report_dir or default_report_dir(job.input_path)
+        # The journal lives in the report directory by default and must exist before the first request.
         journal_path = job.journal_path or default_journal_path(report_dir)
         recorder = Journal.create(journal_path, loaded, target, settings, report_dir=report_dir, overwrite=job.overwrite)
         print(f"journal: {journal_path} (resume with: scim-tui resume {journal_path} --headless)", file=stream)
@@ -182,7 +200,7 @@ async def run_job(job: HeadlessJob, *, stream: TextIO = sys.stderr) -> int:
     if result.stop_reason:
         print(f"stopped: {result.stop_reason}", file=stream)
     code = exit_code_for(summary, result)
-    if interrupted["count"]:
+    if interrupted["signal"]:
         code = ExitCode.INTERRUPTED
     return code
 
@@ -195,22 +213,30 @@ def _stop_on_operator_pause(run: ProvisioningRun, event: ev.Event, stream: TextI
         run.cancel(f"paused: {event.reason}; no operator to resume a headless run")
 
 
-def _install_interrupt_handler(loop: asyncio.AbstractEventLoop, run: ProvisioningRun, stream: TextIO) -> dict[str, int]:
-    interrupted = {"count": 0}
+def _install_interrupt_handler(loop: asyncio.AbstractEventLoop, run: ProvisioningRun, stream: TextIO) -> dict[str, object]:
+    """Cancel the run cleanly on SIGINT or SIGTERM; a second ctrl+c aborts without a report.
 
-    def on_interrupt() -> None:
-        interrupted["count"] += 1
-        if interrupted["count"] == 1:
-            print("\ninterrupted: finishing requests in flight, then writing the report (ctrl+c again to abort)", file=stream)
-            run.cancel("interrupted (SIGINT)")
-        else:
-            raise KeyboardInterrupt
+    A repeated SIGTERM only repeats the request: GNU timeout sends SIGTERM to
+    the child and again to its process group, and that must still leave a report.
+    """
+    interrupted: dict[str, object] = {"signal": None, "interrupts": 0}
 
-    try:
-        loop.add_signal_handler(signal.SIGINT, on_interrupt)
-        loop.add_signal_handler(signal.SIGTERM, on_interrupt)
-    except (NotImplementedError, RuntimeError):
-        pass
+    def on_signal(name: str) -> None:
+        if name == "SIGINT":
+            interrupted["interrupts"] = int(interrupted["interrupts"]) + 1
+            if int(interrupted["interrupts"]) > 1:
+                raise KeyboardInterrupt
+        if interrupted["signal"] is None:
+            interrupted["signal"] = name
+            hint = " (ctrl+c again to abort without a report)" if name == "SIGINT" else ""
+            print(f"\ninterrupted by {name}: finishing requests in flight, then writing the report{hint}", file=stream)
+            run.cancel(f"interrupted ({name})")
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(signum, on_signal, signum.name)
+        except (NotImplementedError, RuntimeError):
+            pass
     return interrupted
 
 

@@ -9,13 +9,11 @@ in a JSON body.
 from __future__ import annotations
 
 import logging
-import os
 import re
 import sys
 import threading
 
 REDACTED = "[redacted]"
-LEVEL_VARIABLE = "SCIM_TUI_LOG_LEVEL"
 
 _PATTERNS = (
     re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]+"),
@@ -59,10 +57,13 @@ class RedactingFilter(logging.Filter):
 
 
 def configure(default_level: str = "INFO", stream=None) -> logging.Handler:
-    """Send log records to ``stream`` (stderr) through the redacting filter."""
-    level = os.environ.get(LEVEL_VARIABLE, "").strip().upper() or default_level
-    if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
-        level = default_level
+    """Send log records to ``stream`` (stderr) through the redacting filter.
+
+    The level is SCIM_TUI_LOG_LEVEL from the environment or ``.env``, else ``default_level``.
+    """
+    from scim_tui.config import configured_log_level
+
+    level = configured_log_level() or default_level
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.addFilter(RedactingFilter())

@@ -269,6 +269,14 @@ def _earlier_from_journal(journal: Journal) -> tuple[LoadedInput, dict[int, User
     loaded = journal.load_input()
     last = journal.last_results()
     finished = journal.finished_results()
+    unfinished = sum(1 for user in loaded.plan.users() if user.row not in finished)
+    if unfinished:
+        # A rerun would send these in a new job while the journal still lists
+        # them as pending, so a later resume of the journal would send them again.
+        raise RerunError(
+            f"{unfinished} users of this journal never finished; continue the run with "
+            f"'scim-tui resume {journal.path}' instead, then rerun its failed users"
+        )
     earlier: dict[int, UserResult] = {}
     for user in loaded.plan.users():
         if user.row in finished:
@@ -517,7 +525,7 @@ async def drive_headless(prepared: PreparedRun, *, stream: TextIO = sys.stderr) 
     if result.stop_reason:
         print(f"stopped: {result.stop_reason}", file=stream)
     code = exit_code_for(summary, result)
-    if interrupted["count"]:
+    if interrupted["signal"]:
         code = ExitCode.INTERRUPTED
     return code
 
@@ -561,10 +569,12 @@ def rerun_main(args: argparse.Namespace) -> int:
     if args.headless:
         _configure_logging()
     input_options = None
-    if getattr(args, "map", None) or getattr(args, "mapping", None):
+    if getattr(args, "map", None) or getattr(args, "mapping", None) or getattr(args, "encoding", None):
         from scim_tui.input import InputOptions, parse_mapping_options
 
-        input_options = InputOptions(mapping=parse_mapping_options(args.map), mapping_file=args.mapping)
+        input_options = InputOptions(
+            mapping=parse_mapping_options(args.map), mapping_file=args.mapping, encoding=getattr(args, "encoding", None)
+        )
 
     try:
         prepared = asyncio.run(

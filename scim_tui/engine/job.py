@@ -191,7 +191,7 @@ def compose_report(
         )
     everything = loaded.rejected + run_results
     report = build_report(
-        input_file=loaded.path,
+        input_file=loaded.path.absolute(),
         input_info=loaded.info(),
         rows=loaded.rows,
         results=everything,

@@ -21,7 +21,7 @@ class ManagerDirectory:
     """The ids of the managers this run needs: known, known to be missing, pending, or unknown."""
 
     def __init__(self, plan: Plan) -> None:
-        self.wanted = {user.manager.casefold() for user in plan.users() if user.manager}
+        self.wanted = {user.manager.casefold() for user in plan.users() if user.manager and not is_manager_id(user.manager)}
         self.in_plan = {user.user_name.casefold() for user in plan.users() if user.user_name.casefold() in self.wanted}
         self.ids: dict[str, str | None] = {}
 
@@ -43,6 +43,11 @@ class ManagerDirectory:
         """Whether the manager is in this run and has no outcome yet."""
         key = manager.casefold()
         return key in self.in_plan and key not in self.ids
+
+
+def is_manager_id(manager: str) -> bool:
+    """Whether the input named the manager by server id rather than by address (the input layer's rule)."""
+    return "@" not in manager
 
 
 def with_manager(payload: bytes, manager_id: str, users_url: str) -> bytes:

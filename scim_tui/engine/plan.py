@@ -67,7 +67,7 @@ class PlannedUser:
     data: bytes
     """The payload as plain JSON, or packed by :func:`pack_payload` in large plans; read it through ``payload``."""
     manager: str | None = None
-    """userName of the manager, to be resolved to an id and added to the payload just before sending."""
+    """The manager's userName (an address, resolved to an id just before sending) or the manager's id."""
 
     @property
     def payload(self) -> bytes:
@@ -172,7 +172,8 @@ def build_plan(
     total = 0
 
     for user in users:
-        manager = getattr(user, "manager_email", None) if sends_enterprise else None
+        # A manager named by address is resolved to an id at send time; one named by id only gains its $ref there.
+        manager = (getattr(user, "manager_email", None) or getattr(user, "manager_id", None)) if sends_enterprise else None
         payload = encode(user)
         size = bulk_operation_size(payload, user.user_name) if mode == "bulk" else len(payload)
         data = pack_payload(payload) if total >= COMPRESS_AFTER_USERS else payload

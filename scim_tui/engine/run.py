@@ -34,7 +34,7 @@ import httpx
 
 from scim_tui.engine import events as ev
 from scim_tui.engine.concurrency import AdjustableLimiter
-from scim_tui.engine.managers import ManagerDirectory, with_manager
+from scim_tui.engine.managers import ManagerDirectory, is_manager_id, with_manager
 from scim_tui.engine.outcomes import Outcome, UserResult
 from scim_tui.engine.pacing import Pacer, read_rate_limit
 from scim_tui.engine.plan import Plan, PlannedUser
@@ -567,9 +567,6 @@ class ProvisioningRun:
             self._schedule_retry(work, waiting)
             return
 
-        self._recorder.users_sending([work.user.row])
-        if work.first_sent_epoch is None:
-            work.first_sent_epoch = time.time()
         verdict = await self._create(work, primary=primary)
         if isinstance(verdict, _Retry):
             self._schedule_retry(work, verdict)
@@ -577,7 +574,9 @@ class ProvisioningRun:
     async def _create(self, work: UserWork, *, primary: bool) -> _Retry | None:
         url = f"{self.target.base_url}/{self.target.users_path}"
         try:
-            reply = await self._send("POST", url, content=work.body(), primary=primary, user_name=work.user.user_name)
+            reply = await self._send(
+                "POST", url, content=work.body(), primary=primary, user_name=work.user.user_name, sending=[work]
+            )
         except (httpx.HTTPError, ResponseTooLarge) as error:
             return self._transport_failure(work, error)
 
@@ -646,13 +645,13 @@ class ProvisioningRun:
 
     def _count_forbidden(self) -> None:
         self._forbidden_streak += 1
-        if self._forbidden_streak < self.settings.permission_error_streak or self.paused:
+        if self._forbidden_streak < self.settings.permission_error_streak or self.paused or self._cancelled:
             return
         text = (
-            f"{self._forbidden_streak} requests in a row were answered 403 Forbidden: the client most likely "
-            f"lacks a permission (on Genesys Cloud, creating users needs directory:user:add, plus "
-            f"routing skill, language and grant permissions when those attributes are sent). "
-            f"Fix the role of the OAuth client, then resume."
+            f"{self._forbidden_streak} requests in a row returned 403 Forbidden: the credentials most likely "
+            f"lack a permission. On Genesys Cloud, creating users needs directory:user:add in a role of the "
+            f"OAuth client, plus routing skill, language and grant permissions when those attributes are sent. "
+            f"Fix the permissions, then resume."
         )
         log.error(text)
         self._emit(ev.RunMessage(level="error", text=text))
@@ -709,6 +708,9 @@ class ProvisioningRun:
 
     # ---------------------------------------------------------------- managers
 
+    def _users_url(self) -> str:
+        return f"{self.target.base_url}/{self.target.users_path}"
+
     async def _resolve_manager(self, work: UserWork, *, primary: bool) -> _Retry | object | None:
         """Splice the manager's id into the payload.
 
@@ -717,6 +719,10 @@ class ProvisioningRun:
         """
         manager = work.user.manager
         if not manager or work.manager_resolved:
+            return None
+        if is_manager_id(manager):
+            work.manager_resolved = True
+            work.payload = with_manager(work.user.payload, manager, self._users_url())
             return None
 
         if self._managers.pending(manager) and not work.manager_wait_over:
@@ -738,13 +744,13 @@ class ProvisioningRun:
             if self._managers.pending(manager):
                 work.note = (
                     f"manager {manager} had no id yet because the managers in this file name each other in a cycle, "
-                    "so the user was created without a manager"
+                    "so the user was sent without a manager"
                 )
             else:
-                work.note = f"manager {manager} was not found on the server, so the user was created without a manager"
+                work.note = f"manager {manager} was not found on the server, so the user was sent without a manager"
             log.warning("%s (row %d): %s", work.user.user_name, work.user.row, work.note)
             return None
-        work.payload = with_manager(work.user.payload, manager_id, f"{self.target.base_url}/{self.target.users_path}")
+        work.payload = with_manager(work.user.payload, manager_id, self._users_url())
         return None
 
     def _take_manager_from_directory(self, work: UserWork) -> bool:
@@ -752,14 +758,18 @@ class ProvisioningRun:
         manager = work.user.manager
         if not manager or work.manager_resolved:
             return True
+        if is_manager_id(manager):
+            work.manager_resolved = True
+            work.payload = with_manager(work.user.payload, manager, self._users_url())
+            return True
         if not self._managers.known(manager):
             return False
         manager_id = self._managers.id_of(manager)
         work.manager_resolved = True
         if manager_id is None:
-            work.note = f"manager {manager} was not found on the server, so the user was created without a manager"
+            work.note = f"manager {manager} was not found on the server, so the user was sent without a manager"
         else:
-            work.payload = with_manager(work.user.payload, manager_id, f"{self.target.base_url}/{self.target.users_path}")
+            work.payload = with_manager(work.user.payload, manager_id, self._users_url())
         return True
 
     # ------------------------------------------------------------------ lookup
@@ -829,9 +839,6 @@ class ProvisioningRun:
                 return
         for work in item.users:
             work.attempts += 1
-            if work.first_sent_epoch is None:
-                work.first_sent_epoch = time.time()
-        self._recorder.users_sending([work.user.row for work in item.users])
 
         by_bulk_id: dict[str, UserWork] = {}
         operations = []
@@ -846,7 +853,7 @@ class ProvisioningRun:
 
         url = f"{self.target.base_url}/Bulk"
         try:
-            reply = await self._send("POST", url, content=body, primary=True, user_name=None)
+            reply = await self._send("POST", url, content=body, primary=True, user_name=None, sending=item.users)
         except (httpx.HTTPError, ResponseTooLarge) as error:
             for work in item.users:
                 self._schedule_retry(work, self._transport_failure(work, error))
@@ -955,9 +962,9 @@ class ProvisioningRun:
         for work in item.users:
             work.attempts -= 1
         if len(item.users) == 1:
-            work = item.users[0]
-            work.attempts += 1
-            self._fail(work, 413, None, "the user's payload alone is larger than the server accepts in a Bulk request", retriable=False)
+            # bulk.maxPayloadSize does not apply to POST /Users, so the user goes alone.
+            self._ready.appendleft(item.users[0])
+            self._wake.set()
             return
         middle = len(item.users) // 2
         halves = [BulkWork(item.users[:middle], item.batch_index, True), BulkWork(item.users[middle:], item.batch_index, True)]
@@ -978,11 +985,24 @@ class ProvisioningRun:
         params: dict[str, str] | None = None,
         primary: bool,
         user_name: str | None,
+        sending: list[UserWork] | None = None,
     ) -> Reply:
-        """Send one request once pause, backoff and pacing allow, refreshing credentials once on 401."""
+        """Send one request once pause, backoff and pacing allow, refreshing credentials once on 401.
+
+        ``sending`` are the users a create carries. They are recorded as sending
+        only once the request's turn has come, so that a run cancelled while
+        waiting leaves them pending rather than in doubt.
+        """
         refreshed = False
         while True:
             sequence = await self._wait_for_turn(primary)
+            if sending:
+                self._recorder.users_sending([work.user.row for work in sending])
+                now = time.time()
+                for work in sending:
+                    if work.first_sent_epoch is None:
+                        work.first_sent_epoch = now
+                sending = None
             try:
                 headers = await self.target.auth_headers(self._client)
             except TokenRequestFailed as error:

@@ -107,8 +107,8 @@ def _enterprise_extension(user: ValidUser) -> dict[str, Any]:
         enterprise["department"] = user.department
     if user.manager_id is not None:
         enterprise["manager"] = {"value": user.manager_id}
-    # TODO: user.manager_email is not sent. The engine must look the manager up
-    # by userName and set manager.value to the id before creating the user.
+    # A manager named by address is not sent here: the engine looks it up and
+    # adds manager.value and $ref just before it sends the user.
     return enterprise
 
 

@@ -33,8 +33,20 @@ def parse_json(body: bytes) -> Any:
         return None
 
 
+_CONTROL_CHARACTERS = dict.fromkeys([*range(0x00, 0x20), 0x7F, *range(0x80, 0xA0)])
+
+
 def _short(text: str) -> str:
+    """Return ``text`` on one line, with control characters escaped and at most 500 characters.
+
+    Server text reaches terminals, logs and spreadsheets: an escape sequence in
+    it could clear a screen or retitle a window, so it is shown as ``\\x1b``.
+    """
     text = " ".join(text.split())
+    if any(ord(character) in _CONTROL_CHARACTERS for character in text):
+        text = "".join(
+            f"\\x{ord(character):02x}" if ord(character) in _CONTROL_CHARACTERS else character for character in text
+        )
     return text if len(text) <= _MAX_DETAIL else text[: _MAX_DETAIL - 1] + "…"
 
 
