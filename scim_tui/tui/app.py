@@ -527,6 +527,9 @@ class ScimTuiApp(App[int]):
             return
         self.finished = finished
         self.exit_code = exit_code_for(finished.report["summary"], result)
+        if self.quit_after_run:
+            # Quitting during a run is the dashboard's ctrl+c: the exit code says so, as the headless command's does.
+            self.exit_code = ExitCode.INTERRUPTED
         if finished.error:
             self.notify(finished.error, severity="error", timeout=15)
 

@@ -9,7 +9,8 @@ import logging
 import pytest
 
 from scim_tui import logging_setup
-from scim_tui.logging_setup import LEVEL_VARIABLE, REDACTED, configure, redact, register_secret
+from scim_tui.config import SCIM_TUI_LOG_LEVEL as LEVEL_VARIABLE
+from scim_tui.logging_setup import REDACTED, configure, redact, register_secret
 
 SECRET = "k3Y_s3cret-value+/="
 ACCESS_TOKEN = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJjbGllbnQifQ.c2lnbmF0dXJl-_x"
@@ -226,15 +227,13 @@ def test_level_from_environment(monkeypatch, log_output):
     assert "shown warning" in stream.getvalue()
 
 
-def test_invalid_level_uses_default(monkeypatch, log_output):
+def test_invalid_level_is_rejected(monkeypatch, log_output):
+    from scim_tui.config import ConfigError
+
     monkeypatch.setenv(LEVEL_VARIABLE, "chatty")
-    stream = io.StringIO()
-    configure("DEBUG", stream=stream)
 
-    logging.getLogger("x").debug("debug shown")
-
-    assert "debug shown" in stream.getvalue()
-    assert logging.getLogger().level == logging.DEBUG
+    with pytest.raises(ConfigError, match="'chatty'"):
+        configure("DEBUG", stream=io.StringIO())
 
 
 def test_redact_function_directly():
