@@ -68,4 +68,6 @@ def run_demo(
             journal_path=None,
             start=start,
             overwrite=False,
+            # Each demo starts an empty simulator on a new port: a journal of an earlier demo cannot be resumed there.
+            offer_resume=False,
         )

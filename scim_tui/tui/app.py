@@ -48,7 +48,7 @@ from scim_tui.tui.dryrun import write_dry_run
 from scim_tui.tui.loading import LoadCancelled, LoadWatch, load_observed
 from scim_tui.tui.screens.file_picker import FilePickerScreen
 from scim_tui.tui.screens.load import LoadScreen, TargetInfo
-from scim_tui.tui.screens.modals import ConcurrencyScreen, ConfirmQuitScreen, PathChoice, PathScreen
+from scim_tui.tui.screens.modals import ConcurrencyScreen, ConfirmQuitScreen, PathChoice, PathScreen, ResumeOfferScreen
 from scim_tui.tui.screens.plan import PlanScreen
 from scim_tui.tui.screens.report import ReportScreen
 from scim_tui.tui.screens.run import REDRAW_INTERVAL, RunScreen
@@ -83,6 +83,8 @@ class JobOptions:
     journal_path: Path | None = None
     start: bool = False
     overwrite: bool = False
+    offer_resume: bool = True
+    """Look for an unfinished journal of the same file and offer to continue it."""
 
 
 @dataclass
@@ -189,7 +191,7 @@ class ScimTuiApp(App[int]):
         elif path is None:
             self.push_screen(FilePickerScreen(), self._file_chosen)
         else:
-            self.prepare()
+            self._prepare_or_offer_resume()
 
     def _file_chosen(self, path: Path | None) -> None:
         if path is None:
@@ -197,7 +199,56 @@ class ScimTuiApp(App[int]):
             return
         self.options.input_path = path
         self.load_screen.set_path(str(path))
-        self.prepare()
+        self._prepare_or_offer_resume()
+
+    def _prepare_or_offer_resume(self) -> None:
+        """Offer an unfinished journal of this file when there is one, else load the file."""
+        from scim_tui.journal import JournalError, find_unfinished_journal, read_journal_summary
+
+        journal_path = None
+        if self.options.offer_resume and self.options.input_path is not None:
+            report_base = self.options.report_dir.parent if self.options.report_dir else Path("reports")
+            journal_path = find_unfinished_journal(self.options.input_path, report_base)
+        if journal_path is None:
+            self.prepare()
+            return
+        try:
+            summary = read_journal_summary(journal_path)
+        except JournalError as error:
+            log.warning("cannot read the unfinished journal %s: %s", journal_path, error)
+            self.prepare()
+            return
+        offer = ResumeOfferScreen(journal_path, summary.finished, summary.total_users, summary.in_doubt)
+        self.push_screen(offer, lambda resume: self._resume_chosen(journal_path, resume))
+
+    def _resume_chosen(self, journal_path: Path, resume: bool | None) -> None:
+        if resume:
+            self.resume_journal(journal_path)
+        else:
+            self.prepare()
+
+    @work(exclusive=True, group="load", exit_on_error=False)
+    async def resume_journal(self, journal_path: Path) -> None:
+        """Open the journal as ``scim-tui resume`` does, then start sending at once."""
+        from scim_tui.config import ConfigError
+        from scim_tui.journal import JournalError
+        from scim_tui.resume import open_resume
+
+        self.stage = Stage.LOADING
+        spec = self.options.target_spec
+        try:
+            prepared = await asyncio.to_thread(
+                open_resume,
+                journal_path,
+                allow_insecure_http=spec.allow_insecure_http,
+                concurrency=self.settings.concurrency,
+                environ=spec.environ,
+            )
+        except (JournalError, ConfigError) as error:
+            self._fail(f"the journal {journal_path} cannot be resumed: {error}", ExitCode.USAGE)
+            return
+        self.prepared = prepared
+        self._begin_prepared()
 
     @property
     def load_screen(self) -> LoadScreen:
@@ -743,9 +794,11 @@ def launch(
     journal_path: Path | None = None,
     start: bool = False,
     overwrite: bool = False,
+    offer_resume: bool = True,
 ) -> int:
     """Run the dashboard until the operator quits; return the process exit code (as the headless command)."""
     options = JobOptions(
+        offer_resume=offer_resume,
         input_path=Path(input_path) if input_path is not None else None,
         target_spec=target_spec,
         settings=settings,

@@ -1,4 +1,4 @@
-"""Modal dialogs: set concurrency, confirm quitting a run in flight, choose a path.
+"""Modal dialogs: set concurrency, confirm quitting a run in flight, choose a path, offer to resume.
 
 Each is a ``ModalScreen[T]`` that dismisses with the operator's choice, or
 with None when the operator cancels with escape.
@@ -107,6 +107,49 @@ class ConfirmQuitScreen(ModalScreen[bool]):
 
     @on(Button.Pressed, "#quit-keep")
     def action_keep(self) -> None:
+        self.dismiss(False)
+
+
+class ResumeOfferScreen(ModalScreen[bool]):
+    """Offers to continue an unfinished run of the same file instead of starting a new one."""
+
+    BINDINGS = [
+        Binding("y", "resume", "Resume"),
+        Binding("n,escape", "new_run", "New run"),
+    ]
+
+    def __init__(self, journal_path: Path, finished: int, total: int, in_doubt: int, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.journal_path = journal_path
+        self.finished = finished
+        self.total = total
+        self.in_doubt = in_doubt
+
+    def compose(self) -> ComposeResult:
+        message = Text()
+        message.append("This file has an unfinished run.\n", style="bold")
+        message.append(f"Journal {self.journal_path}: {self.finished:,} of {self.total:,} users finished")
+        if self.in_doubt:
+            message.append(f", {self.in_doubt:,} in flight when it stopped (looked up before anything is sent)")
+        message.append(
+            ".\nResuming skips finished users. A new run sends every user again; users already on the "
+            "server then end as existed."
+        )
+        with Vertical(classes="dialog"):
+            yield Static(message, classes="dialog-text")
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Resume it (y)", variant="primary", id="resume-yes")
+                yield Button("Start a new run (n)", id="resume-no")
+
+    def on_mount(self) -> None:
+        self.query_one("#resume-yes", Button).focus()
+
+    @on(Button.Pressed, "#resume-yes")
+    def action_resume(self) -> None:
+        self.dismiss(True)
+
+    @on(Button.Pressed, "#resume-no")
+    def action_new_run(self) -> None:
         self.dismiss(False)
 
 
