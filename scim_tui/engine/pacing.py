@@ -24,6 +24,9 @@ _RESET_MARGIN = 0.25
 # Seconds to wait when a response shows no budget left but no reset time.
 _UNKNOWN_RESET = 1.0
 
+# Rounding of a whole-second reset value: estimates of one window's end differ by less.
+_RESET_ROUNDING = 1.0
+
 # Seconds between checks while a probe request learns the figures of a new window.
 _PROBE_POLL = 0.05
 # Seconds after which a probe that brought no figures (it failed) is replaced by another.
@@ -115,6 +118,11 @@ class Pacer:
                 self._remaining = None
                 self._window_end = None
             return
+        now = self._clock()
+        previous_end, previous_remaining = self._window_end, self._remaining
+        # Responses arrive out of order, so within one window a later response can
+        # report a lower count, by at most the requests that were still unanswered.
+        reordering = self._unobserved() + 1
         self._observed_sequence = sequence
         self._remaining = info.remaining
         self.allowed = info.allowed
@@ -122,7 +130,18 @@ class Pacer:
         if reset is None and info.remaining <= 0:
             # An exhausted budget with no reset time: wait a second and ask again.
             reset = _UNKNOWN_RESET
-        self._window_end = None if reset is None else self._clock() + reset
+        end = None if reset is None else now + reset
+        same_window = (
+            end is not None
+            and previous_end is not None
+            and previous_remaining is not None
+            and now < previous_end
+            and info.remaining <= previous_remaining + reordering
+            and end <= previous_end + _RESET_ROUNDING
+        )
+        # Reset values are whole seconds rounded up, so each overstates the window's
+        # end by up to a second; within one window the earliest estimate is the closest.
+        self._window_end = min(previous_end, end) if same_window else end
 
     def delay(self) -> float:
         """Return the seconds to wait before the next request may be sent (0 for none)."""

@@ -89,3 +89,22 @@ async def test_recorder_failure_stops_before_sending(server):
     assert [user.outcome for user in result.results] == [Outcome.NOT_ATTEMPTED, Outcome.NOT_ATTEMPTED]
     assert "disk is full" in result.stop_reason
     assert all(user.attempts == 0 for user in result.results)
+
+
+async def test_client_ignores_set_cookie():
+    import httpx
+
+    from scim_tui.engine.settings import RunSettings
+    from scim_tui.engine.transport import build_client
+
+    seen: list[str | None] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.headers.get("cookie"))
+        return httpx.Response(200, headers={"Set-Cookie": "session=abc; Path=/"}, json={})
+
+    async with build_client(RunSettings(), transport=httpx.MockTransport(handler)) as client:
+        await client.get("http://127.0.0.1:9/scim/v2/Users")
+        await client.get("http://127.0.0.1:9/scim/v2/Users")
+
+    assert seen == [None, None]

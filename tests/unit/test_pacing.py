@@ -248,3 +248,24 @@ def test_newer_observation_replaces_older():
 def test_sequence_numbers_increase():
     pacer = Pacer(FakeClock())
     assert [pacer.next_sequence() for _ in range(4)] == [0, 1, 2, 3]
+
+
+def test_window_end_keeps_earliest_estimate():
+    from scim_tui.engine.pacing import Pacer, RateLimitInfo
+
+    now = [0.0]
+    pacer = Pacer(clock=lambda: now[0])
+    first = pacer.next_sequence()
+    second = pacer.next_sequence()
+    pacer.observe(first, RateLimitInfo(allowed=100, remaining=99, reset_seconds=10))
+    now[0] = 0.6
+    pacer.observe(second, RateLimitInfo(allowed=100, remaining=98, reset_seconds=10))
+
+    # Whole-second reset values round up: the first estimate (10.0) is closer than 10.6.
+    assert pacer._window_end == 10.0
+
+    now[0] = 10.5
+    third = pacer.next_sequence()
+    pacer.observe(third, RateLimitInfo(allowed=100, remaining=99, reset_seconds=10))
+
+    assert pacer._window_end == 20.5
