@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 
 # Seconds between progress lines when the output is not a terminal.
 PLAIN_PROGRESS_INTERVAL = 10.0
-# Problems printed before the run; the report holds all of them.
+# Problems printed before the run. The report contains all of them.
 PROBLEMS_SHOWN = 20
 
 
@@ -124,7 +124,7 @@ def exit_code_for(summary: dict[str, int], result: RunResult | None) -> int:
 
 
 def check_report_dir(report_dir: Path, overwrite: bool) -> None:
-    """Reject a report directory that already holds a report, before anything is sent."""
+    """Reject a report directory that already contains a report, before anything is sent."""
     if overwrite:
         return
     for name in ("report.json", "failed.csv"):

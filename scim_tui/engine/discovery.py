@@ -32,7 +32,7 @@ class ServerCapabilities:
     filter_supported: bool
     config_path: str | None
     user_extensions: frozenset[str] | None = None
-    """Schema extension URNs the User resource type lists, or None when the server did not say."""
+    """Schema extension URNs the User resource type lists, or None when the server did not list them."""
 
     @property
     def mode(self) -> str:
@@ -74,7 +74,7 @@ def read_capabilities(document: Any, config_path: str | None) -> ServerCapabilit
 
 
 def read_user_extensions(document: Any) -> frozenset[str] | None:
-    """Return the schema extensions of the User resource type from a ResourceTypes answer."""
+    """Return the schema extensions of the User resource type from a ResourceTypes response."""
     if isinstance(document, dict):
         resources = document.get("Resources") or document.get("resources")
         if resources is None and document.get("id"):
@@ -102,7 +102,7 @@ def read_user_extensions(document: Any) -> frozenset[str] | None:
 
 
 async def discover_user_extensions(client: httpx.AsyncClient, target: Target) -> frozenset[str] | None:
-    """Ask ResourceTypes which extensions the User resource accepts; None when the server does not answer."""
+    """Read from ResourceTypes which extensions the User resource accepts, or None when the server does not serve it."""
     for path in ("ResourceTypes", "resourcetypes"):
         url = f"{target.base_url}/{path}"
         try:
@@ -134,7 +134,7 @@ async def discover(client: httpx.AsyncClient, target: Target) -> ServerCapabilit
 
 
 async def _discover_config(client: httpx.AsyncClient, target: Target) -> ServerCapabilities:
-    last_error = "no discovery path answered"
+    last_error = "no discovery path returned a configuration"
     for path in target.service_provider_config_paths():
         url = f"{target.base_url}/{path}"
         headers = await target.auth_headers(client)
@@ -147,7 +147,7 @@ async def _discover_config(client: httpx.AsyncClient, target: Target) -> ServerC
             response = await client.get(url, headers=await target.auth_headers(client))
         if response.status_code in (401, 403):
             raise DiscoveryError(
-                f"{url} answered {response.status_code}: the credentials were rejected or lack permission"
+                f"{url} returned {response.status_code}: the credentials were rejected or lack permission"
             )
         if response.status_code == 200:
             document = parse_json(response.content)
@@ -158,9 +158,9 @@ async def _discover_config(client: httpx.AsyncClient, target: Target) -> ServerC
                     url, capabilities.mode, capabilities.max_operations, capabilities.max_payload_size,
                 )
                 return capabilities
-            last_error = f"{url} answered 200 with a body that is not a JSON object"
+            last_error = f"{url} returned 200 with a body that is not a JSON object"
         else:
-            last_error = f"{url} answered {response.status_code}"
+            last_error = f"{url} returned {response.status_code}"
 
     log.warning("no ServiceProviderConfig found (%s); using per-user mode", last_error)
     return ServerCapabilities(False, None, None, True, None)

@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class TargetSpec:
-    """Which server to send to: a generic SCIM base URL, or Genesys Cloud configured from the environment."""
+    """The server to send to: a generic SCIM base URL, or Genesys Cloud configured from the environment."""
 
     kind: str = "generic"
     url: str | None = None

@@ -93,7 +93,7 @@ async def exchange(
     params: dict[str, str] | None = None,
     max_bytes: int,
 ) -> Reply:
-    """Send one request and read at most ``max_bytes`` of the answer.
+    """Send one request and read at most ``max_bytes`` of the response.
 
     Raises ``httpx`` errors for transport failures and :class:`ResponseTooLarge`
     when the server sends more than the cap.
