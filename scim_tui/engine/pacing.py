@@ -10,10 +10,10 @@ not counted in them yet, so the pacer subtracts them itself.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 import time
 
-import httpx
 
 # A reset value this large is an epoch timestamp, not a number of seconds.
 _EPOCH_THRESHOLD = 1_000_000_000
@@ -40,7 +40,7 @@ class RateLimitInfo:
     reset_seconds: float | None
 
 
-def _int_header(headers: httpx.Headers, name: str) -> int | None:
+def _int_header(headers: Mapping[str, str], name: str) -> int | None:
     value = headers.get(name)
     if value is None:
         return None
@@ -62,8 +62,8 @@ def _reset_seconds(value: str | None, now_epoch: float) -> float | None:
     return max(0.0, number)
 
 
-def read_rate_limit(headers: httpx.Headers, *, now_epoch: float | None = None) -> RateLimitInfo | None:
-    """Return the rate-limit figures of a response, or None when it carries none."""
+def read_rate_limit(headers: Mapping[str, str], *, now_epoch: float | None = None) -> RateLimitInfo | None:
+    """Return the rate-limit figures of a response's headers (names in lower case, or an httpx.Headers), or None."""
     now_epoch = time.time() if now_epoch is None else now_epoch
 
     allowed = _int_header(headers, "inin-ratelimit-allowed")

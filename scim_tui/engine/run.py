@@ -23,6 +23,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+import functools
 import itertools
 import json
 import logging
@@ -572,7 +573,7 @@ class ProvisioningRun:
             self._schedule_retry(work, verdict)
 
     async def _create(self, work: UserWork, *, primary: bool) -> _Retry | None:
-        url = f"{self.target.base_url}/{self.target.users_path}"
+        url = self._users_endpoint
         try:
             reply = await self._send(
                 "POST", url, content=work.body(), primary=primary, user_name=work.user.user_name, sending=[work]
@@ -710,6 +711,11 @@ class ProvisioningRun:
 
     def _users_url(self) -> str:
         return f"{self.target.base_url}/{self.target.users_path}"
+
+    @functools.cached_property
+    def _users_endpoint(self) -> httpx.URL:
+        """The Users endpoint, parsed once: httpx would parse a string again for every create."""
+        return httpx.URL(self._users_url())
 
     async def _resolve_manager(self, work: UserWork, *, primary: bool) -> _Retry | object | None:
         """Splice the manager's id into the payload.
@@ -979,7 +985,7 @@ class ProvisioningRun:
     async def _send(
         self,
         method: str,
-        url: str,
+        url: str | httpx.URL,
         *,
         content: bytes | None = None,
         params: dict[str, str] | None = None,
