@@ -650,10 +650,14 @@ class ProvisioningRun:
             return
         text = (
             f"{self._forbidden_streak} requests in a row returned 403 Forbidden: the credentials most likely "
-            f"lack a permission. On Genesys Cloud, creating users needs directory:user:add in a role of the "
-            f"OAuth client, plus routing skill, language and grant permissions when those attributes are sent. "
-            f"Fix the permissions, then resume."
+            f"lack a permission to create users. "
         )
+        if self.target.kind == "genesys":
+            text += (
+                "On Genesys Cloud that is directory:user:add in a role of the OAuth client, plus routing skill, "
+                "language and grant permissions when those attributes are sent. "
+            )
+        text += "Fix the permissions, then resume."
         log.error(text)
         self._emit(ev.RunMessage(level="error", text=text))
         self.pause(reason="permission denied (403)")

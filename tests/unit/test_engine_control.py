@@ -326,7 +326,9 @@ async def test_403_streak_pauses_with_message(server):
     assert len(messages) == 1
     assert messages[0].level == "error"
     assert "403" in messages[0].text
-    assert "directory:user:add" in messages[0].text
+    assert "lack a permission" in messages[0].text
+    # A generic target gets no Genesys permission names.
+    assert "directory:user:add" not in messages[0].text
     paused = of_type(events, ev.Paused)
     assert len(paused) == 1
     assert "403" in paused[0].reason
@@ -355,3 +357,24 @@ async def test_403_apart_do_not_pause(server):
     assert of_type(events, ev.Paused) == []
     assert of_type(events, ev.RunMessage) == []
     assert [entry.outcome for entry in result.results[1::2]] == [Outcome.CREATED, Outcome.CREATED]
+
+
+async def test_403_streak_names_genesys_permission(server):
+    from scim_tui.targets.generic import GenericTarget
+    from tests.unit.test_engine_support import BASE_URL
+
+    class GenesysLikeTarget(GenericTarget):
+        kind = "genesys"
+
+    server.default_create = lambda name: Act(403, body=scim_error(403, "Missing permission"))
+    run, events = make_run(
+        make_plan(user_names(3)), target=GenesysLikeTarget(BASE_URL), settings=fast_settings(permission_error_streak=3)
+    )
+    task = asyncio.create_task(run.run())
+
+    await wait_until(lambda: run.paused)
+    run.cancel()
+    await finish(task)
+
+    messages = of_type(events, ev.RunMessage)
+    assert "directory:user:add" in messages[0].text
