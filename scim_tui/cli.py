@@ -6,7 +6,6 @@ import argparse
 import asyncio
 import json
 import logging
-import os
 from pathlib import Path
 import sys
 

@@ -31,6 +31,7 @@ from scim_tui.engine.settings import RunSettings
 from scim_tui.engine.state import RunSnapshot
 from scim_tui.engine.transport import build_client
 from scim_tui.exit_codes import ExitCode
+from scim_tui.report import ReportPaths
 from scim_tui.files import FileExistsWithoutOverwrite
 from scim_tui.input import InputOptions, UserFileReader
 
@@ -136,7 +137,6 @@ async def run_job(job: HeadlessJob, *, stream: TextIO = sys.stderr) -> int:
     """Run a job to the end and write its report. Returns the process exit code."""
     target = open_target(job.target_spec)
     settings = job.settings
-    interactive = stream.isatty()
 
     # Problems that need no server are reported before any connection: a
     # report that would be overwritten, and a file that cannot be read at all
@@ -176,33 +176,43 @@ async def run_job(job: HeadlessJob, *, stream: TextIO = sys.stderr) -> int:
         print(f"journal: {journal_path} (resume with: scim-tui resume {journal_path} --headless)", file=stream)
 
         run = ProvisioningRun(loaded.plan, target, settings, client=client, recorder=recorder)
-        run.add_listener(lambda event: _stop_on_operator_pause(run, event, stream))
-        loop = asyncio.get_running_loop()
-        interrupted = _install_interrupt_handler(loop, run, stream)
-
-        progress = asyncio.create_task(_show_progress(run, stream, interactive))
         try:
-            result = await run.run()
+            result, interrupted = await drive_run(run, stream)
         finally:
-            progress.cancel()
-            _remove_interrupt_handler(loop)
-            if interactive:
-                stream.write("\r\x1b[2K" + progress_line(run.snapshot()) + "\n")
             recorder.close()
 
     paths, report = write_reports(loaded, result, target, settings, report_dir, overwrite=job.overwrite)
+    return print_outcome(paths, report, result, interrupted, stream)
+
+
+async def drive_run(run: ProvisioningRun, stream: TextIO) -> tuple[RunResult, bool]:
+    """Run to the end with a progress display and signal handling; return the result and whether a signal stopped it."""
+    interactive = stream.isatty()
+    run.add_listener(lambda event: _stop_on_operator_pause(run, event, stream))
+    loop = asyncio.get_running_loop()
+    interrupted = _install_interrupt_handler(loop, run, stream)
+
+    progress = asyncio.create_task(_show_progress(run, stream, interactive))
+    try:
+        result = await run.run()
+    finally:
+        progress.cancel()
+        _remove_interrupt_handler(loop)
+        if interactive:
+            stream.write("\r\x1b[2K" + progress_line(run.snapshot()) + "\n")
+    return result, interrupted["signal"] is not None
+
+
+def print_outcome(paths: ReportPaths, report: dict[str, Any], result: RunResult, interrupted: bool, stream: TextIO) -> int:
+    """Print the summary and the report's paths, and return the exit code of the run."""
     summary = report["summary"]
-    print(
-        "summary: " + ", ".join(f"{key} {value}" for key, value in summary.items()),
-        file=stream,
-    )
+    print("summary: " + ", ".join(f"{key} {value}" for key, value in summary.items()), file=stream)
     print(f"report: {paths.report_json}\nfailed users: {paths.failed_csv}", file=stream)
     if result.stop_reason:
         print(f"stopped: {result.stop_reason}", file=stream)
-    code = exit_code_for(summary, result)
-    if interrupted["signal"]:
-        code = ExitCode.INTERRUPTED
-    return code
+    if interrupted:
+        return ExitCode.INTERRUPTED
+    return exit_code_for(summary, result)
 
 
 def _stop_on_operator_pause(run: ProvisioningRun, event: ev.Event, stream: TextIO) -> None:

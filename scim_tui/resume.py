@@ -490,44 +490,17 @@ def _start_rerun_journal(
 
 async def drive_headless(prepared: PreparedRun, *, stream: TextIO = sys.stderr) -> int:
     """Run a prepared resume or re-run without the dashboard, write its report and return the exit code."""
-    from scim_tui.headless import (
-        _install_interrupt_handler,
-        _remove_interrupt_handler,
-        _show_progress,
-        _stop_on_operator_pause,
-        exit_code_for,
-        progress_line,
-    )
+    from scim_tui.headless import drive_run, print_outcome
 
-    interactive = stream.isatty()
     print(prepared.description, file=stream)
     try:
         async with build_client(prepared.settings) as client:
-            run = prepared.new_run(client=client)
-            run.add_listener(lambda event: _stop_on_operator_pause(run, event, stream))
-            loop = asyncio.get_running_loop()
-            interrupted = _install_interrupt_handler(loop, run, stream)
-            progress = asyncio.create_task(_show_progress(run, stream, interactive))
-            try:
-                result = await run.run()
-            finally:
-                progress.cancel()
-                _remove_interrupt_handler(loop)
-                if interactive:
-                    stream.write("\r\x1b[2K" + progress_line(run.snapshot()) + "\n")
+            result, interrupted = await drive_run(prepared.new_run(client=client), stream)
     finally:
         prepared.close()
 
     paths, report = prepared.write_reports(result)
-    summary = report["summary"]
-    print("summary: " + ", ".join(f"{key} {value}" for key, value in summary.items()), file=stream)
-    print(f"report: {paths.report_json}\nfailed users: {paths.failed_csv}", file=stream)
-    if result.stop_reason:
-        print(f"stopped: {result.stop_reason}", file=stream)
-    code = exit_code_for(summary, result)
-    if interrupted["signal"]:
-        code = ExitCode.INTERRUPTED
-    return code
+    return print_outcome(paths, report, result, interrupted, stream)
 
 
 def _launch_dashboard(prepared: PreparedRun) -> int:
