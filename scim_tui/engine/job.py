@@ -15,12 +15,11 @@ import logging
 from pathlib import Path
 from typing import Any
 
-import httpx
 
-from scim_tui.engine.discovery import ServerCapabilities, discover
+from scim_tui.engine.discovery import ServerCapabilities
 from scim_tui.engine.outcomes import FINAL_SUCCESS, Outcome, UserResult
 from scim_tui.engine.plan import ExtensionFilteringEncoder, Plan, build_plan, default_batch_size
-from scim_tui.engine.run import ProvisioningRun, RunResult
+from scim_tui.engine.run import RunResult
 from scim_tui.engine.settings import RunSettings
 from scim_tui.report import ReportPaths, build_report, rejected_results, run_metadata, write_report_files
 from scim_tui.targets.base import Target
@@ -39,7 +38,7 @@ class TargetSpec:
     environ: dict[str, str] | None = None
 
 
-def open_target(spec: TargetSpec, *, on_refresh=None) -> Target:
+def open_target(spec: TargetSpec) -> Target:
     """Build the target from ``spec`` and the environment; raises ConfigError with a fix on bad settings."""
     from scim_tui.config import ConfigError, load_settings, require_secure_url
     from scim_tui.logging_setup import register_secret
@@ -52,10 +51,7 @@ def open_target(spec: TargetSpec, *, on_refresh=None) -> Target:
     if spec.kind == "genesys":
         from scim_tui.targets.factory import genesys_target_from_settings
 
-        target = genesys_target_from_settings(settings, allow_insecure_http=spec.allow_insecure_http)
-        if on_refresh is not None and hasattr(target, "oauth"):
-            target.oauth.on_refresh = on_refresh
-        return target
+        return genesys_target_from_settings(settings, allow_insecure_http=spec.allow_insecure_http)
     if not spec.url:
         raise ConfigError("no target given: pass --url URL for a SCIM server, or --target genesys")
     url = require_secure_url(spec.url, name="--url", allow_insecure_http=spec.allow_insecure_http)
@@ -145,10 +141,6 @@ def choose_mode(capabilities: ServerCapabilities, settings: RunSettings) -> str:
     return "per-user"
 
 
-async def discover_target(target: Target, settings: RunSettings, client: httpx.AsyncClient) -> ServerCapabilities:
-    return await discover(client, target)
-
-
 def display_names_of(plan: Plan, rows: set[int]) -> dict[int, str]:
     """Read displayName back from the encoded payloads of ``rows``, for the failed-user CSV."""
     names: dict[int, str] = {}
@@ -224,7 +216,3 @@ def write_reports(
     paths = write_report_files(report, everything, report_dir, overwrite=overwrite, display_names=names)
     log.info("report written to %s and %s", paths.report_json, paths.failed_csv)
     return paths, report
-
-
-def new_run(loaded: LoadedInput, target: Target, settings: RunSettings, **kwargs: Any) -> ProvisioningRun:
-    return ProvisioningRun(loaded.plan, target, settings, **kwargs)

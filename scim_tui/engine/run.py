@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 import functools
 import itertools
@@ -147,7 +147,6 @@ class BulkWork:
 
     users: list[UserWork]
     batch_index: int
-    split: bool = False
 
 
 @dataclass
@@ -168,7 +167,6 @@ class _BatchProgress:
     retries: int = 0
     started: bool = False
     last_error: str | None = None
-    extra: dict = field(default_factory=dict)
 
 
 class ProvisioningRun:
@@ -727,13 +725,9 @@ class ProvisioningRun:
         Returns _WAIT_FOR_MANAGER when the user was set aside until its manager,
         who is in this run, has an outcome; a _Retry when a manager lookup failed.
         """
+        if self._take_manager_from_directory(work):
+            return None
         manager = work.user.manager
-        if not manager or work.manager_resolved:
-            return None
-        if is_manager_id(manager):
-            work.manager_resolved = True
-            work.payload = with_manager(work.user.payload, manager, self._users_url())
-            return None
 
         if self._managers.pending(manager) and not work.manager_wait_over:
             # Waiting for a manager costs no attempt: the user has not been sent.
@@ -741,26 +735,13 @@ class ProvisioningRun:
             self._waiting_for_manager.setdefault(manager.casefold(), []).append(work)
             return _WAIT_FOR_MANAGER
 
-        if not self._managers.known(manager) and not self._managers.pending(manager):
+        if not self._managers.pending(manager):
             probe = UserWork(PlannedUser(work.user.row, manager, b""), work.batch_index)
             found = await self._look_up(probe, primary=primary)
             if isinstance(found, _Retry):
                 return found
             self._managers.record(manager, found.id if found is not None else None)
-
-        manager_id = self._managers.id_of(manager)
-        work.manager_resolved = True
-        if manager_id is None:
-            if self._managers.pending(manager):
-                work.note = (
-                    f"manager {manager} had no id yet because the managers in this file name each other in a cycle, "
-                    "so the user was sent without a manager"
-                )
-            else:
-                work.note = f"manager {manager} was not found on the server, so the user was sent without a manager"
-            log.warning("%s (row %d): %s", work.user.user_name, work.user.row, work.note)
-            return None
-        work.payload = with_manager(work.user.payload, manager_id, self._users_url())
+        self._splice_manager(work, self._managers.id_of(manager))
         return None
 
     def _take_manager_from_directory(self, work: UserWork) -> bool:
@@ -769,18 +750,29 @@ class ProvisioningRun:
         if not manager or work.manager_resolved:
             return True
         if is_manager_id(manager):
-            work.manager_resolved = True
-            work.payload = with_manager(work.user.payload, manager, self._users_url())
+            self._splice_manager(work, manager)
             return True
         if not self._managers.known(manager):
             return False
-        manager_id = self._managers.id_of(manager)
-        work.manager_resolved = True
-        if manager_id is None:
-            work.note = f"manager {manager} was not found on the server, so the user was sent without a manager"
-        else:
-            work.payload = with_manager(work.user.payload, manager_id, self._users_url())
+        self._splice_manager(work, self._managers.id_of(manager))
         return True
+
+    def _splice_manager(self, work: UserWork, manager_id: str | None) -> None:
+        """Put ``manager_id`` into the user's payload, or note why the user goes without a manager."""
+        work.manager_resolved = True
+        if manager_id is not None:
+            work.payload = with_manager(work.user.payload, manager_id, self._users_url())
+            return
+
+        manager = work.user.manager
+        if self._managers.pending(manager):
+            work.note = (
+                f"manager {manager} had no id yet because the managers in this file name each other in a cycle, "
+                "so the user was sent without a manager"
+            )
+        else:
+            work.note = f"manager {manager} was not found on the server, so the user was sent without a manager"
+        log.warning("%s (row %d): %s", work.user.user_name, work.user.row, work.note)
 
     # ------------------------------------------------------------------ lookup
 
@@ -977,7 +969,7 @@ class ProvisioningRun:
             self._wake.set()
             return
         middle = len(item.users) // 2
-        halves = [BulkWork(item.users[:middle], item.batch_index, True), BulkWork(item.users[middle:], item.batch_index, True)]
+        halves = [BulkWork(item.users[:middle], item.batch_index), BulkWork(item.users[middle:], item.batch_index)]
         log.info("Bulk request of %d operations returned 413; sending it again in two halves", len(item.users))
         self._emit(ev.BatchSplit(batch=self.plan.batches[item.batch_index].number, operations=len(item.users)))
         for half in reversed(halves):
